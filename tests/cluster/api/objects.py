@@ -157,7 +157,9 @@ class ObjectService:
             if dry_run:
                 new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
                 return new
-            if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
+            if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers") and not (
+                    gr == ("", "namespaces") and (new.get("spec") or {}).get("finalizers")):
+                # a terminating namespace goes only once spec.finalizers is emptied too (finalize)
                 return self.store.commit(gr, "DELETED", new)
             return self.store.commit(gr, "MODIFIED", new)
 

@@ -1,0 +1,516 @@
+# Copyright (c) virt.kubevirt contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: kubevirt
+short_description: KubeVirt / OpenShift Virtualization virtual machines as inventory hosts
+version_added: 0.1.0
+author:
+  - virt.kubevirt maintainers (@virt-kubevirt)
+description:
+  - Lists the VirtualMachines (joined with their VirtualMachineInstances) of one or more clusters as hosts,
+    grouped by cluster, namespace, node, status, operating system, instancetype and optionally labels.
+  - Compatible with the P(kubevirt.core.kubevirt#inventory) plugin; option names, host variable names
+    (C(vm_*), C(vmi_*)) and group names (C(namespace_<ns>), C(label_<key>_<value>)) are the same, so a
+    source switches by changing its O(plugin) value. Differences are that only running VMs are listed
+    unless O(include_stopped=true), and that one source can read several clusters (O(connections)).
+  - Reads each cluster with one cluster-wide paginated list per resource type (VirtualMachines,
+    VirtualMachineInstances and, with O(use_service), Services), so the number of requests does not
+    grow with the number of namespaces. When the user may not list cluster-wide, it falls back to the
+    namespaces the user can see (OpenShift Projects, else Namespaces), read concurrently.
+  - Every value that comes from the cluster is marked unsafe, so labels and annotations can never be
+    evaluated as templates.
+  - The source file name must end with V(kubevirt.yml) or V(kubevirt.yaml).
+  - "Host variables (stable names): C(ansible_host), C(ansible_port), C(ansible_connection) (see below);
+    C(kubevirt_cluster) (the cluster name); C(vm_name), C(vm_namespace); C(vm_labels), C(vm_annotations),
+    C(vm_uid), C(vm_resource_version), C(vm_instancetype), C(vm_preference) and one C(vm_<key>) per key of the
+    VirtualMachine status in snake_case (for example C(vm_printable_status), C(vm_ready), C(vm_run_strategy),
+    C(vm_conditions)); C(vmi_labels), C(vmi_annotations), C(vmi_uid), C(vmi_resource_version) and one
+    C(vmi_<key>) per key of the VirtualMachineInstance status (for example C(vmi_phase), C(vmi_node_name),
+    C(vmi_interfaces), C(vmi_guest_os_info), C(vmi_conditions), C(vmi_migration_state))."
+  - "C(ansible_host) of a running VM, first match wins: 1. with O(kube_secondary_dns) and O(network_name),
+    C(<network_name>.<vm>.<namespace>.vm[.<base_domain>]); 2. with O(use_service) and no O(network_name), a
+    LoadBalancer Service (ingress host name or IP, C(ansible_port) the Service port) or NodePort Service
+    (the VM's node name, plus the base domain with O(append_base_domain); C(ansible_port) the node port)
+    that selects the VM by its C(kubevirt.io/domain) label with a single port targeting 22 (SSH) or, for
+    WinRM/PSRP connections, 5986 then 5985; 3. the IP address of the interface named O(network_name), else
+    of the first interface that reports one. Stopped VMs never get C(ansible_host)."
+  - "Windows guests (guest agent OS id C(mswindows), else the annotations C(kubevirt.io/cluster-preference-name),
+    C(kubevirt.io/preference-name) or C(vm.kubevirt.io/os) starting with C(windows), else a VM preference
+    whose name starts with C(windows)) get C(ansible_connection) set to O(default_win_ansible_connection)."
+  - "Groups: one per cluster (O(name) or the API server address, for example C(api_example_com_6443)),
+    C(namespace_<namespace>), C(node_<node>), C(status_<printable status>) (for example C(status_running),
+    C(status_stopped)), C(os_<guest OS id or vm.kubevirt.io/os>) and C(os_windows), C(instancetype_<name>),
+    and with O(create_groups) C(label_<key>_<value>). Ansible replaces characters that are not valid in
+    group names with C(_) (C(namespace_my-app) becomes C(namespace_my_app)), as for every inventory plugin.
+    With a single cluster the namespace groups are children of the cluster group; with several clusters
+    hosts are direct members of their cluster group."
+extends_documentation_fragment:
+  - virt.kubevirt.auth
+  - constructed
+  - inventory_cache
+options:
+  plugin:
+    description: Marks this file as a source for this plugin.
+    type: str
+    required: true
+    choices: [virt.kubevirt.kubevirt]
+  name:
+    description:
+      - Name of the cluster, used for its group, the C(kubevirt_cluster) host variable and C({cluster}) in
+        O(host_format). Defaults to the API server address with C(.) replaced by C(-) and C(:) by C(_).
+      - Applies when the source reads one cluster; each O(connections) entry has its own C(name).
+    type: str
+  connections:
+    description:
+      - Read several clusters from this one source. Each entry takes the connection options of this plugin
+        (O(kubeconfig), O(context), O(host), O(api_key), O(username), O(password), O(client_cert),
+        O(client_key), O(ca_cert), O(validate_certs), O(proxy), O(no_proxy), O(proxy_headers),
+        O(impersonate_user), O(impersonate_groups)) plus C(name) and C(namespaces).
+      - Connection options set at the top level are defaults for every entry; the C(K8S_AUTH_*) variables
+        come last.
+      - Two entries must not have the same cluster name; set C(name) to tell them apart.
+    type: list
+    elements: dict
+  namespaces:
+    description:
+      - Read only these namespaces (one list per namespace and resource type, sent concurrently).
+      - By default all namespaces are read with cluster-wide lists.
+    type: list
+    elements: str
+  label_selector:
+    description: Only VirtualMachines and VirtualMachineInstances matching this label selector.
+    type: str
+  host_format:
+    description:
+      - Host name template. Fields V({cluster}), V({namespace}), V({name}) and V({uid}).
+      - Include V({cluster}) when several clusters may have a VM with the same namespace and name.
+    type: str
+    default: "{namespace}-{name}"
+  include_stopped:
+    description:
+      - Also list VMs that are not running (stopped, starting, failed), without C(ansible_host).
+      - By default only VMs whose VirtualMachineInstance is in phase C(Running) are hosts.
+    type: bool
+    default: false
+  network_name:
+    description:
+      - Name of the VM network whose interface address becomes C(ansible_host) (for a VM with several
+        networks). When set, Services are not used.
+    type: str
+    aliases: [interface_name]
+  kube_secondary_dns:
+    description:
+      - Use the KubeSecondaryDNS name of the O(network_name) interface as C(ansible_host).
+    type: bool
+    default: false
+  use_service:
+    description:
+      - Use a LoadBalancer or NodePort Service exposing SSH (or WinRM for Windows) as C(ansible_host) and
+        C(ansible_port). Ignored when O(network_name) is set.
+    type: bool
+    default: true
+  unset_ansible_port:
+    description:
+      - Set C(ansible_port) to null for running hosts reached without a Service, so a port set elsewhere
+        does not apply.
+    type: bool
+    default: true
+  create_groups:
+    description: Create C(label_<key>_<value>) groups from the labels of VMs and VMIs.
+    type: bool
+    default: false
+  group_by:
+    description: Which built-in groups to create.
+    type: list
+    elements: str
+    choices: [cluster, namespace, node, status, os, instancetype]
+    default: [cluster, namespace, node, status, os, instancetype]
+  base_domain:
+    description:
+      - Base domain for host names built with O(kube_secondary_dns) or O(append_base_domain).
+      - By default read from OpenShift's C(DNS/cluster) object (only when one of those options needs it).
+    type: str
+  append_base_domain:
+    description: Append the base domain to the node name used as C(ansible_host) for NodePort Services.
+    type: bool
+    default: false
+  default_win_ansible_connection:
+    description:
+      - C(ansible_connection) of Windows guests. With V(ssh) the SSH Service (port 22) is looked up
+        instead of WinRM (5986, then 5985).
+    type: str
+    default: winrm
+    choices: [winrm, ansible.builtin.winrm, psrp, ansible.builtin.psrp, ssh, ansible.builtin.ssh]
+  api_version:
+    description: KubeVirt API group and version to read.
+    type: str
+    default: kubevirt.io/v1
+requirements:
+  - kubernetes >= 30.1.0
+notes:
+  - Enable the inventory cache (O(cache), O(cache_plugin), O(cache_connection)) to answer repeated runs
+    within O(cache_timeout) without any request to the clusters.
+"""
+
+EXAMPLES = r"""
+# inventory.kubevirt.yml: running VMs of the current kubeconfig context, all namespaces.
+plugin: virt.kubevirt.kubevirt
+
+# Token and CA, two namespaces, only VMs labelled app=web, reached on a secondary network.
+# plugin: virt.kubevirt.kubevirt
+# host: https://api.ocp.example.com:6443
+# api_key: "{{ lookup('ansible.builtin.env', 'OCP_TOKEN') }}"
+# ca_cert: /etc/pki/ocp-ca.pem
+# namespaces: [web-prod, web-stage]
+# label_selector: app=web
+# network_name: storage-net
+
+# Two clusters from two kubeconfig contexts, cluster in host names, groups from labels,
+# kubevirt.core-style compose and keyed groups, cached for ten minutes.
+# plugin: virt.kubevirt.kubevirt
+# kubeconfig: ~/.kube/config
+# connections:
+#   - context: east
+#     name: east
+#   - context: west
+#     name: west
+#     namespaces: [prod]
+# host_format: "{cluster}-{namespace}-{name}"
+# create_groups: true
+# compose:
+#   ansible_user: "'cloud-user'"
+#   os_name: vmi_guest_os_info.name | default('unknown')
+# keyed_groups:
+#   - key: vm_labels['app'] | default('none')
+#     prefix: app
+#   - key: kubevirt_cluster ~ '_' ~ vm_namespace
+#     prefix: ns
+# cache: true
+# cache_plugin: ansible.builtin.jsonfile
+# cache_connection: ~/.cache/virt-kubevirt-inventory
+# cache_timeout: 600
+"""
+
+import hashlib
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any, Dict, List, Optional
+
+from ansible.errors import AnsibleParserError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.unsafe_proxy import wrap_var
+
+from ansible_collections.virt.kubevirt.plugins.module_utils._api import ResourceClient
+from ansible_collections.virt.kubevirt.plugins.module_utils._auth import AUTH_OPTION_NAMES, auth_arg_spec
+from ansible_collections.virt.kubevirt.plugins.module_utils._client import create_api_client
+from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
+from ansible_collections.virt.kubevirt.plugins.module_utils._inventory_groups import (
+    cluster_parent,
+    default_cluster_name,
+    host_groups,
+)
+from ansible_collections.virt.kubevirt.plugins.module_utils._inventory_hosts import (
+    HostOptions,
+    build_host,
+    index_services,
+    pair_objects,
+    validate_host_format,
+)
+from ansible_collections.virt.kubevirt.plugins.module_utils._inventory_sources import (
+    CACHE_FORMAT,
+    ClusterData,
+    FetchSpec,
+    fetch_cluster,
+    kubevirt_refs,
+)
+
+try:
+    from ansible.template import trust_as_template  # noqa: F401  pylint: disable=unused-import
+except ImportError:
+    # ansible-core < 2.19 templates any plain string: mark every cluster value unsafe.
+    _unsafe = wrap_var
+else:
+    # ansible-core >= 2.19 never templates a string unless it is tagged TrustedAsTemplate, and values
+    # decoded from API (or cache) JSON carry no tags: wrap_var would only rebuild every structure
+    # (2.8 s of 4 s for 10,000 hosts) to the same untrusted result.
+    def _unsafe(value: Any) -> Any:
+        return value
+
+try:
+    import kubernetes  # noqa: F401  pylint: disable=unused-import
+
+    HAS_KUBERNETES = True
+except ImportError:
+    HAS_KUBERNETES = False
+
+_CONNECTION_SPEC_EXTRA = {
+    "name": {"type": "str"},
+    "namespaces": {"type": "list", "elements": "str"},
+}
+_MAX_PARALLEL_CLUSTERS = 4
+
+
+class _Connection:
+    """One cluster to read: resolved auth options, its name (if set) and namespaces."""
+
+    def __init__(self, index: int, auth: Dict[str, Any], name: Optional[str], namespaces: Optional[List[str]]):
+        self.index = index
+        self.auth = auth
+        self.name = name
+        self.namespaces = namespaces
+
+    @property
+    def label(self) -> str:
+        """How messages name this cluster before its server address is known."""
+        if self.name:
+            return self.name
+        for key in ("context", "host"):
+            if self.auth.get(key):
+                return "%s %s" % (key, self.auth[key])
+        return "connection %d (default kubeconfig context)" % (self.index + 1)
+
+    def cache_identity(self) -> Dict[str, Any]:
+        """What decides which objects are read; secrets are left out of the cache key."""
+        kubeconfig = self.auth.get("kubeconfig")
+        return {
+            "name": self.name,
+            "namespaces": self.namespaces,
+            "kubeconfig": kubeconfig if isinstance(kubeconfig, str) else bool(kubeconfig),
+            "context": self.auth.get("context"),
+            "host": self.auth.get("host"),
+            "impersonate_user": self.auth.get("impersonate_user"),
+            "impersonate_groups": self.auth.get("impersonate_groups"),
+        }
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+    """Running KubeVirt VMs of one or more clusters as hosts."""
+
+    NAME = "virt.kubevirt.kubevirt"
+
+    def verify_file(self, path: str) -> bool:
+        return super().verify_file(path) and path.endswith(("kubevirt.yml", "kubevirt.yaml"))
+
+    def parse(self, inventory: Any, loader: Any, path: str, cache: bool = True) -> None:
+        super().parse(inventory, loader, path)
+        self._read_config_data(path)
+        host_options = self._host_options()
+        fetch_spec = self._fetch_spec()
+        connections = self._connections()
+
+        cache_key = self.get_cache_key(path)
+        fetch_key = self._fetch_key(connections, fetch_spec)
+        use_cache = self.get_option("cache") and cache
+        update_cache = self.get_option("cache") and not cache
+        clusters = None
+        if use_cache:
+            clusters = self._from_cache(cache_key, fetch_key)
+            update_cache = clusters is None
+        if clusters is None:
+            clusters = self._fetch(connections, fetch_spec)
+        if update_cache:
+            self._cache[cache_key] = {
+                "format": CACHE_FORMAT,
+                "key": fetch_key,
+                "clusters": [cluster.to_cache() for cluster in clusters],
+            }
+        self._populate(clusters, host_options)
+
+    # -- options ------------------------------------------------------------------------------
+    def _host_options(self) -> HostOptions:
+        host_format = self.get_option("host_format")
+        try:
+            validate_host_format(host_format)
+        except ValueError as exc:
+            raise AnsibleParserError(str(exc))
+        return HostOptions(
+            host_format=host_format,
+            network_name=self.get_option("network_name"),
+            kube_secondary_dns=self.get_option("kube_secondary_dns"),
+            use_service=self.get_option("use_service"),
+            unset_ansible_port=self.get_option("unset_ansible_port"),
+            base_domain=self.get_option("base_domain"),
+            append_base_domain=self.get_option("append_base_domain"),
+            default_win_ansible_connection=self.get_option("default_win_ansible_connection"),
+            include_stopped=self.get_option("include_stopped"),
+        )
+
+    def _fetch_spec(self) -> FetchSpec:
+        api_version = self.get_option("api_version")
+        try:
+            kubevirt_refs(api_version)
+        except ValueError as exc:
+            raise AnsibleParserError(str(exc))
+        network_name = self.get_option("network_name")
+        use_service = bool(self.get_option("use_service") and not network_name)
+        needs_domain = not self.get_option("base_domain") and (
+            bool(self.get_option("kube_secondary_dns") and network_name)
+            or bool(use_service and self.get_option("append_base_domain"))
+        )
+        return FetchSpec(
+            label_selector=self.get_option("label_selector"),
+            api_version=api_version,
+            services=use_service,
+            base_domain=needs_domain,
+        )
+
+    def _connections(self) -> List[_Connection]:
+        """Each cluster's options: entry, then top-level option, then K8S_AUTH_* (the engine's spec)."""
+        top_level = {name: self.get_option(name) for name in AUTH_OPTION_NAMES}
+        entries = self.get_option("connections")
+        if not entries:
+            entries = [{"name": self.get_option("name")}]
+        elif self.get_option("name"):
+            raise AnsibleParserError("name applies to a single cluster: set name in each connections entry instead")
+        spec = auth_arg_spec()
+        spec.update(_CONNECTION_SPEC_EXTRA)
+        validator = ArgumentSpecValidator(spec)
+        connections = []
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                raise AnsibleParserError("connections[%d] must be a dictionary of connection options" % index)
+            params = {key: value for key, value in top_level.items() if value is not None}
+            params.update({key: value for key, value in entry.items() if value is not None})
+            result = validator.validate(params)
+            if result.error_messages:
+                raise AnsibleParserError("connections[%d]: %s" % (index, result.error_messages[0]))
+            values = result.validated_parameters
+            namespaces = values.get("namespaces")
+            if namespaces is None:
+                namespaces = self.get_option("namespaces")
+            auth = {name: values.get(name) for name in AUTH_OPTION_NAMES}
+            connections.append(_Connection(index, auth, values.get("name"), namespaces or None))
+        names = [conn.name for conn in connections if conn.name]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise AnsibleParserError("connections: cluster name %s is used twice" % duplicates[0])
+        return connections
+
+    def _fetch_key(self, connections: List[_Connection], spec: FetchSpec) -> str:
+        identity = {
+            "connections": [conn.cache_identity() for conn in connections],
+            "label_selector": spec.label_selector,
+            "api_version": spec.api_version,
+            "services": spec.services,
+            "base_domain": spec.base_domain,
+        }
+        return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
+
+    # -- reading ------------------------------------------------------------------------------
+    def _from_cache(self, cache_key: str, fetch_key: str) -> Optional[List[ClusterData]]:
+        try:
+            cached = self._cache[cache_key]
+        except KeyError:
+            return None
+        if not isinstance(cached, dict) or cached.get("format") != CACHE_FORMAT or cached.get("key") != fetch_key:
+            return None
+        try:
+            return [ClusterData.from_cache(cluster) for cluster in cached["clusters"]]
+        except (KeyError, TypeError):
+            return None
+
+    def _fetch(self, connections: List[_Connection], spec: FetchSpec) -> List[ClusterData]:
+        if not HAS_KUBERNETES:
+            raise AnsibleParserError("virt.kubevirt.kubevirt needs the kubernetes Python client: pip install kubernetes")
+        workers = min(len(connections), _MAX_PARALLEL_CLUSTERS)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(self._fetch_one, conn, spec) for conn in connections]
+            results = [future.result() for future in futures]
+        names = [cluster.name for cluster in results]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise AnsibleParserError(
+                "connections: two clusters are both named %s; set name in each connections entry" % duplicates[0]
+            )
+        for cluster in results:
+            for warning in cluster.warnings:
+                self.display.warning("cluster %s: %s" % (cluster.name, warning))
+            self.display.vvv("cluster %s: %d API requests" % (cluster.name, cluster.requests))
+        return results
+
+    def _fetch_one(self, connection: _Connection, spec: FetchSpec) -> ClusterData:
+        label = connection.label
+        try:
+            api_client = create_api_client(connection.auth)
+            server = str(api_client.configuration.host)
+            name = connection.name or default_cluster_name(server)
+            label = "%s (%s)" % (name, server)
+            namespaces = tuple(connection.namespaces) if connection.namespaces else None
+            return fetch_cluster(ResourceClient(api_client), replace(spec, namespaces=namespaces), name, server)
+        except KubeApiError as err:
+            raise AnsibleParserError("virt.kubevirt.kubevirt: cluster %s: %s" % (label, err)) from None
+
+    # -- populating ---------------------------------------------------------------------------
+    def _populate(self, clusters: List[ClusterData], options: HostOptions) -> None:
+        group_by = self.get_option("group_by")
+        create_groups = self.get_option("create_groups")
+        single_cluster = len(clusters) == 1
+        construct = self._constructor()
+        group_names: Dict[str, str] = {}
+        seen: Dict[str, str] = {}
+
+        def group(raw: str) -> str:
+            name = group_names.get(raw)
+            if name is None:
+                name = group_names[raw] = self.inventory.add_group(self._sanitize_group_name(raw))
+            return name
+
+        for cluster in clusters:
+            services = index_services(cluster.services) if cluster.services else {}
+            cluster_options = options
+            if not options.base_domain and cluster.base_domain:
+                cluster_options = replace(options, base_domain=cluster.base_domain)
+            for vm, vmi in pair_objects(cluster.vms, cluster.vmis):
+                record = build_host(vm, vmi, cluster.name, cluster_options, services, _unsafe)
+                if record is None:
+                    continue
+                if record.name in seen:
+                    self.display.warning(
+                        "host %s of cluster %s is also in cluster %s; skipped (put {cluster} in host_format)"
+                        % (record.name, cluster.name, seen[record.name])
+                    )
+                    continue
+                seen[record.name] = cluster.name
+                hostname = self.inventory.add_host(record.name)
+                host = self.inventory.get_host(hostname)
+                for key, value in record.variables.items():
+                    host.set_variable(key, value)
+                for raw in host_groups(record, group_by, create_groups):
+                    self.inventory.add_child(group(raw), hostname)
+                parent, child = cluster_parent(record, group_by, single_cluster)
+                if parent:
+                    self.inventory.add_child(group(parent), group(child) if child else hostname)
+                if construct is not None:
+                    construct(hostname)
+
+    def _constructor(self) -> Optional[Any]:
+        """compose / groups / keyed_groups for one host, or None when none are configured."""
+        compose = self.get_option("compose")
+        groups = self.get_option("groups")
+        keyed_groups = self.get_option("keyed_groups")
+        if not (compose or groups or keyed_groups):
+            return None
+        strict = self.get_option("strict")
+
+        def construct(hostname: str) -> None:
+            variables = self.inventory.get_host(hostname).get_vars()
+            # Composed variables are visible to groups and keyed_groups, as in ansible's constructed.
+            for varname, expression in (compose or {}).items():
+                try:
+                    value = self._compose(expression, variables)
+                except Exception as exc:  # pylint: disable=broad-except
+                    if strict:
+                        raise AnsibleParserError("Could not set %s for host %s: %s" % (varname, hostname, exc))
+                    continue
+                self.inventory.set_variable(hostname, varname, value)
+                variables[varname] = value
+            self._add_host_to_composed_groups(groups, variables, hostname, strict=strict, fetch_hostvars=False)
+            self._add_host_to_keyed_groups(keyed_groups, variables, hostname, strict=strict, fetch_hostvars=False)
+
+        return construct

@@ -1,0 +1,173 @@
+# Copyright (c) virt.kubevirt contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The one exception the engine raises, built from Kubernetes Status objects."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Mapping, Optional
+
+# Short hints for statuses whose server message alone rarely tells a user what to fix.
+_HINTS = {
+    401: "the cluster rejected the credentials; check api_key, kubeconfig and context",
+}
+
+
+def _decode(body: Any) -> Optional[Dict[str, Any]]:
+    if body is None:
+        return None
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return None
+    return body if isinstance(body, dict) else None
+
+
+def parse_retry_after(headers: Optional[Mapping[str, Any]]) -> Optional[float]:
+    """Seconds from a Retry-After header (delta-seconds form only, as the API server sends)."""
+    if not headers:
+        return None
+    value = None
+    for key in headers:
+        if str(key).lower() == "retry-after":
+            value = headers[key]
+            break
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds >= 0 else None
+
+
+class KubeApiError(Exception):
+    """A failed call to the cluster (or a wait that ran out of time).
+
+    ``status`` is the HTTP code (None for connection errors and timeouts), ``reason`` the Status
+    reason (NotFound, Conflict, Invalid, ...), ``causes`` the Status details causes as
+    ``{field, message, reason}`` dicts.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        status: Optional[int] = None,
+        reason: Optional[str] = None,
+        causes: Optional[List[Dict[str, Any]]] = None,
+        retry_after: Optional[float] = None,
+        context: Optional[str] = None,
+        details: Optional[Dict[str, Any]] = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.reason = reason
+        self.causes = list(causes or [])
+        self.retry_after = retry_after
+        self.context = context
+        self.details = details or {}
+
+    @classmethod
+    def from_response(
+        cls,
+        status: Optional[int],
+        body: Any,
+        headers: Optional[Mapping[str, Any]] = None,
+        http_reason: Optional[str] = None,
+    ) -> "KubeApiError":
+        """Build from an HTTP error answer whose body is (usually) a v1 Status."""
+        decoded = _decode(body) or {}
+        details = decoded.get("details") if isinstance(decoded.get("details"), dict) else {}
+        causes = []
+        for cause in details.get("causes") or []:
+            if isinstance(cause, dict):
+                causes.append(
+                    {
+                        "field": cause.get("field"),
+                        "message": cause.get("message"),
+                        "reason": cause.get("reason"),
+                    }
+                )
+        message = decoded.get("message")
+        if not message:
+            text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+            message = (text.strip() if isinstance(text, str) and text.strip() else None) or http_reason or "request failed"
+        return cls(
+            message=message,
+            status=decoded.get("code") or status,
+            reason=decoded.get("reason") or http_reason,
+            causes=causes,
+            retry_after=parse_retry_after(headers),
+            details=details,
+        )
+
+    @classmethod
+    def from_api_exception(cls, exc: Any) -> "KubeApiError":
+        """Convert a ``kubernetes.client.ApiException`` (any client version)."""
+        status = getattr(exc, "status", None) or None
+        return cls.from_response(
+            status=status,
+            body=getattr(exc, "body", None),
+            headers=getattr(exc, "headers", None),
+            http_reason=getattr(exc, "reason", None),
+        )
+
+    def with_context(self, context: str) -> "KubeApiError":
+        if not self.context:
+            self.context = context
+        return self
+
+    def field_summary(self) -> str:
+        """'field: message' for every cause whose field the main message does not already name."""
+        parts = []
+        for cause in self.causes:
+            field = cause.get("field")
+            text = cause.get("message") or cause.get("reason") or ""
+            if field and field not in self.message:
+                parts.append("%s: %s" % (field, text) if text else field)
+            elif not field and text and text not in self.message:
+                parts.append(text)
+        return "; ".join(parts)
+
+    def __str__(self) -> str:
+        head = []
+        if self.status:
+            # "404 NotFound"; engine-side failures (timeouts, bad options) need no prefix.
+            head.append(str(self.status))
+            if self.reason:
+                head.append(self.reason)
+        text = self.message
+        if head:
+            text = "%s: %s" % (" ".join(head), text)
+        fields = self.field_summary()
+        if fields:
+            text = "%s (%s)" % (text, fields)
+        hint = _HINTS.get(self.status or 0)
+        if hint:
+            text = "%s (%s)" % (text, hint)
+        if self.context:
+            text = "%s: %s" % (self.context, text)
+        return " ".join(text.split("\n"))
+
+    def to_result(self) -> Dict[str, Any]:
+        """Keyword arguments for ``AnsibleModule.fail_json``."""
+        result: Dict[str, Any] = {"msg": str(self)}
+        if self.status is not None:
+            result["status"] = self.status
+        if self.reason:
+            result["reason"] = self.reason
+        if self.causes:
+            result["causes"] = self.causes
+        return result
+
+
+def from_api_exception(exc: Any) -> KubeApiError:
+    return KubeApiError.from_api_exception(exc)

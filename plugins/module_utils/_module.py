@@ -1,0 +1,99 @@
+# Copyright (c) virt.kubevirt contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Module base: shared options, client construction, check/diff plumbing and error mapping.
+
+A module declares its own argument spec and one ``run(module) -> dict`` function; everything
+else (auth options, ``wait``/``wait_timeout``, dry run in check mode, fail_json on KubeApiError)
+lives here.
+"""
+
+from __future__ import annotations
+
+import copy
+import traceback
+from typing import Any, Callable, Dict, Mapping, Optional
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.virt.kubevirt.plugins.module_utils._api import ResourceClient
+from ansible_collections.virt.kubevirt.plugins.module_utils._auth import auth_arg_spec, auth_params
+from ansible_collections.virt.kubevirt.plugins.module_utils._client import create_api_client
+from ansible_collections.virt.kubevirt.plugins.module_utils._diff import make_diff
+from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
+from ansible_collections.virt.kubevirt.plugins.module_utils._waiter import Waiter
+
+try:
+    import kubernetes  # noqa: F401  pylint: disable=unused-import
+
+    KUBERNETES_IMPORT_ERROR = None
+except ImportError:
+    KUBERNETES_IMPORT_ERROR = traceback.format_exc()
+
+DEFAULT_WAIT_TIMEOUT = 120
+
+WAIT_ARG_SPEC: Dict[str, Dict[str, Any]] = {
+    "wait": {"type": "bool", "default": False},
+    "wait_timeout": {"type": "int", "default": DEFAULT_WAIT_TIMEOUT},
+}
+
+
+def build_argument_spec(own: Mapping[str, Any], wait: bool = True) -> Dict[str, Any]:
+    """Auth options (+ wait options) + the module's own; the module's own win on a clash."""
+    spec = auth_arg_spec()
+    if wait:
+        spec.update(copy.deepcopy(WAIT_ARG_SPEC))
+    spec.update(copy.deepcopy(dict(own)))
+    return spec
+
+
+class KubevirtModule:
+    """Thin wrapper over AnsibleModule with the engine wired in."""
+
+    def __init__(self, argument_spec: Mapping[str, Any], wait: bool = True, **kwargs: Any) -> None:
+        kwargs.setdefault("supports_check_mode", True)
+        self.ansible = AnsibleModule(argument_spec=build_argument_spec(argument_spec, wait), **kwargs)
+        if KUBERNETES_IMPORT_ERROR:
+            self.ansible.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
+        if wait and self.params["wait_timeout"] < 0:
+            self.ansible.fail_json(msg="wait_timeout must be zero or more seconds, got %s" % self.params["wait_timeout"])
+        self._client: Optional[ResourceClient] = None
+
+    @property
+    def params(self) -> Dict[str, Any]:
+        return self.ansible.params
+
+    @property
+    def check_mode(self) -> bool:
+        return bool(self.ansible.check_mode)
+
+    @property
+    def diff_mode(self) -> bool:
+        return bool(getattr(self.ansible, "_diff", False))
+
+    @property
+    def client(self) -> ResourceClient:
+        """The resource client; in check mode every write it sends is a server dry run."""
+        if self._client is None:
+            api_client = create_api_client(auth_params(self.params))
+            self._client = ResourceClient(api_client, dry_run=self.check_mode)
+        return self._client
+
+    def waiter(self) -> Waiter:
+        return Waiter(self.client)
+
+    def add_diff(self, result: Dict[str, Any], before: Any, after: Any) -> Dict[str, Any]:
+        if self.diff_mode:
+            result["diff"] = make_diff(before, after)
+        return result
+
+    def fail(self, msg: str, **kwargs: Any) -> None:
+        self.ansible.fail_json(msg=msg, **kwargs)
+
+    def execute(self, run: Callable[["KubevirtModule"], Dict[str, Any]]) -> None:
+        """Run the module body; map KubeApiError to fail_json, everything else is a bug."""
+        try:
+            result = run(self)
+        except KubeApiError as err:
+            self.ansible.fail_json(**err.to_result())
+        self.ansible.exit_json(**result)

@@ -1,0 +1,76 @@
+# Copyright (c) virt.kubevirt contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Bounded, jittered retries for transient API failures (429, 5xx, dropped connections)."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional, TypeVar
+
+from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
+from ansible_collections.virt.kubevirt.plugins.module_utils._transport import CONNECT_FAILED, CONNECTION_ERROR
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    # A server asking for a longer pause than this still gets retried, just sooner.
+    max_retry_after: float = 30.0
+
+
+DEFAULT_RETRY_POLICY = RetryPolicy()
+CONFLICT_ATTEMPTS = 5
+
+
+def is_retryable(err: KubeApiError, idempotent: bool) -> bool:
+    """429 and never-sent requests are always safe; 5xx and broken connections only if idempotent."""
+    if err.status == 429 or err.reason == CONNECT_FAILED:
+        return True
+    if not idempotent:
+        return False
+    if err.status is not None and 500 <= err.status <= 599:
+        return err.status != 501
+    return err.status is None and err.reason == CONNECTION_ERROR
+
+
+def is_conflict(err: KubeApiError) -> bool:
+    """A stale resourceVersion (retry with a fresh read), not a field-manager or KubeVirt refusal."""
+    return err.status == 409 and err.reason == "Conflict" and not any(
+        (cause.get("reason") or "").startswith("FieldManagerConflict") for cause in err.causes
+    )
+
+
+def backoff_delay(
+    attempt: int, policy: RetryPolicy, retry_after: Optional[float], rand: Callable[[], float]
+) -> float:
+    """Seconds to wait after failed attempt number ``attempt`` (1-based): Retry-After wins."""
+    if retry_after is not None:
+        return min(retry_after, policy.max_retry_after)
+    ceiling = min(policy.max_delay, policy.base_delay * (2 ** (attempt - 1)))
+    # "Equal jitter": never less than half the ceiling, so retries stay spread but bounded.
+    return ceiling / 2 + rand() * ceiling / 2
+
+
+def call_with_retries(
+    fn: Callable[[], T],
+    idempotent: bool,
+    policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+    sleep: Callable[[float], None] = time.sleep,
+    rand: Callable[[], float] = random.random,
+) -> T:
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return fn()
+        except KubeApiError as err:
+            if attempt >= policy.attempts or not is_retryable(err, idempotent):
+                raise
+            sleep(backoff_delay(attempt, policy, err.retry_after, rand))

@@ -1,0 +1,124 @@
+# Copyright (c) virt.kubevirt contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Wait for an object to satisfy a predicate: watch-based, poll fallback, monotonic deadline."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence
+
+from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
+from ansible_collections.virt.kubevirt.plugins.module_utils._events import describe_events, recent_events
+from ansible_collections.virt.kubevirt.plugins.module_utils._predicates import Predicate, describe_state
+from ansible_collections.virt.kubevirt.plugins.module_utils._resources import ResourceRef
+
+# One watch request never outlives this; the server closes it and we re-watch from the last version.
+MAX_WATCH_SECONDS = 60
+POLL_INTERVAL = 2.0
+# Watch failures that mean "this server will not stream": fall back to polling.
+_NO_WATCH_STATUSES = (403, 405, 406, 501)
+
+
+def _version(obj: Optional[Mapping[str, Any]]) -> Optional[str]:
+    return ((obj or {}).get("metadata") or {}).get("resourceVersion")
+
+
+class Waiter:
+    """Waits on one named object. ``client`` is a ResourceClient (or a fake with get/watch/list)."""
+
+    def __init__(
+        self,
+        client: Any,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        poll_interval: float = POLL_INTERVAL,
+    ) -> None:
+        self.client = client
+        self._clock = clock
+        self._sleep = sleep
+        self.poll_interval = poll_interval
+
+    def wait(
+        self,
+        ref: ResourceRef,
+        name: str,
+        namespace: Optional[str],
+        predicate: Predicate,
+        timeout: float,
+        description: str,
+        event_kinds: Optional[Sequence[str]] = None,
+        initial: Any = False,
+    ) -> Optional[Dict[str, Any]]:
+        """The first observed state satisfying ``predicate``; KubeApiError(reason=Timeout) if none.
+
+        ``initial`` may pass an object (or None) the caller just read, saving a request.
+        """
+        deadline = self._clock() + max(0.0, float(timeout))
+        current = self.client.get(ref, name, namespace) if initial is False else initial
+        if predicate(current):
+            return current
+        watching = True
+        while self._clock() < deadline:
+            if watching:
+                started = self._clock()
+                try:
+                    done, current = self._watch_once(ref, name, namespace, predicate, deadline, current)
+                    if done:
+                        return current
+                    if self._clock() - started >= 1.0:
+                        continue
+                    # The server closed the stream at once: pace the next attempt like a poll.
+                    self._sleep(max(0.0, min(self.poll_interval, deadline - self._clock())))
+                    continue
+                except KubeApiError as err:
+                    if err.status == 410:
+                        # Our resourceVersion is too old: start over from a fresh read.
+                        current = self.client.get(ref, name, namespace)
+                        if predicate(current):
+                            return current
+                        continue
+                    if err.status in _NO_WATCH_STATUSES or err.status is None:
+                        watching = False
+                    else:
+                        raise
+            self._sleep(max(0.0, min(self.poll_interval, deadline - self._clock())))
+            current = self.client.get(ref, name, namespace)
+            if predicate(current):
+                return current
+        raise self._timeout(ref, name, namespace, timeout, description, current, event_kinds)
+
+    def _watch_once(self, ref, name, namespace, predicate, deadline, current):
+        remaining = deadline - self._clock()
+        seconds = int(min(MAX_WATCH_SECONDS, max(1.0, remaining)))
+        events = self.client.watch(
+            ref, namespace=namespace, name=name, resource_version=_version(current), timeout_seconds=seconds
+        )
+        for event_type, obj in events:
+            if event_type == "BOOKMARK":
+                if current is not None and _version(obj):
+                    current.setdefault("metadata", {})["resourceVersion"] = _version(obj)
+                continue
+            if (obj.get("metadata") or {}).get("name") != name:
+                continue
+            current = None if event_type == "DELETED" else obj
+            if predicate(current):
+                return True, current
+            if self._clock() >= deadline:
+                break
+        if current is None and predicate(None):
+            return True, None
+        return False, current
+
+    def _timeout(self, ref, name, namespace, timeout, description, current, event_kinds):
+        events = recent_events(self.client, namespace, name, kinds=event_kinds or (ref.kind,))
+        where = "%s/%s" % (namespace, name) if namespace else name
+        message = "Timed out after %ss waiting for %s %s to be %s. Last state: %s. Recent events: %s" % (
+            int(timeout) if float(timeout).is_integer() else timeout,
+            ref.kind,
+            where,
+            description,
+            describe_state(current),
+            describe_events(events),
+        )
+        return KubeApiError(message, reason="Timeout", details={"last_state": current, "events": events})

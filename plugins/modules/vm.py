@@ -1,0 +1,658 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) virt.kubevirt contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: vm
+short_description: Manage KubeVirt VirtualMachines declaratively
+version_added: 0.1.0
+description:
+  - Create, update, power and delete KubeVirt C(VirtualMachine) objects.
+  - The VM is built from high-level options (compute, disks, networks, cloud-init, SSH keys,
+    scheduling) deep-merged over the raw O(spec), then server-side applied with the field
+    manager C(virt.kubevirt). Only the fields this module sets are owned; fields set by other
+    tools or by KubeVirt's defaults are left alone.
+  - The module first compares the wanted object with the live one, so an unchanged re-run sends
+    no write at all (one GET of the VM and one of its VMI) and reports RV(ignore:changed=false).
+  - A change is first sent as a server-side dry run, so the API server and KubeVirt's webhooks
+    validate it (strict field validation, instancetype lookup, quantities) before anything is
+    written; a rejected change writes nothing.
+  - KubeVirt refusals (for example a C(409) from the restart endpoint, or an admission webhook
+    rejecting an unknown instancetype) fail the task with KubeVirt's own message.
+author:
+  - virt.kubevirt maintainers (@virt-kubevirt)
+extends_documentation_fragment:
+  - virt.kubevirt.auth
+  - virt.kubevirt.wait
+  - virt.kubevirt.attributes
+  - virt.kubevirt.attributes.action_group
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  name:
+    description: Name of the VirtualMachine.
+    type: str
+    required: true
+  namespace:
+    description: Namespace of the VirtualMachine.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) creates or updates the VM; V(absent) deletes it.
+      - With O(wait), V(present) waits for the state O(run_strategy) asks for (see O(wait)) and
+        V(absent) waits until the VM is gone.
+    type: str
+    choices: [present, absent]
+    default: present
+  labels:
+    description: Labels of the VirtualMachine object.
+    type: dict
+  annotations:
+    description: Annotations of the VirtualMachine object.
+    type: dict
+  template_labels:
+    description:
+      - Labels of the VMI template (C(spec.template.metadata.labels)); Services select VMs by these.
+      - The label C(kubevirt.io/domain=<name>) is always added.
+    type: dict
+  template_annotations:
+    description: Annotations of the VMI template (C(spec.template.metadata.annotations)).
+    type: dict
+  run_strategy:
+    description:
+      - The declarative power state (C(spec.runStrategy)).
+      - V(Always) keeps the VM running, V(Halted) keeps it stopped, V(RerunOnFailure) restarts it only
+        after a failure, V(Once) runs it a single time, V(Manual) leaves starting and stopping to
+        the start/stop endpoints.
+      - When omitted, an existing VM keeps its run strategy and a new VM gets KubeVirt's default (V(Halted)).
+    type: str
+    choices: [Always, RerunOnFailure, Manual, Halted, Once]
+  restart:
+    description:
+      - Restart the VM through the C(subresources.kubevirt.io) C(restart) endpoint (like
+        C(virtctl restart)), for example to apply changes that need a reboot.
+      - Always reports a change. Skipped when this task created the VM or started it by changing
+        O(run_strategy), since its VMI is then new anyway.
+      - If the VM is not running, KubeVirt refuses the restart and the task fails with KubeVirt's message.
+      - With O(wait), waits for a new VMI to be running and ready.
+    type: bool
+    default: false
+  instancetype:
+    description:
+      - Instance type giving CPU and memory (C(spec.instancetype)). Conflicts with O(cpu) and O(memory).
+    type: dict
+    suboptions:
+      name:
+        description: Name of the instance type, for example V(u1.medium).
+        type: str
+      kind:
+        description: Cluster-wide or namespaced instance type.
+        type: str
+        choices: [VirtualMachineClusterInstancetype, VirtualMachineInstancetype]
+        default: VirtualMachineClusterInstancetype
+      infer_from_volume:
+        description: Take the instance type from the labels of this volume's PVC, DataVolume or DataSource.
+        type: str
+      infer_from_volume_failure_policy:
+        description: What to do when inference fails.
+        type: str
+        choices: [Reject, Ignore, RejectInferFromVolumeFailure, IgnoreInferFromVolumeFailure]
+  preference:
+    description: Preference giving device and firmware defaults (C(spec.preference)).
+    type: dict
+    suboptions:
+      name:
+        description: Name of the preference, for example V(fedora).
+        type: str
+      kind:
+        description: Cluster-wide or namespaced preference.
+        type: str
+        choices: [VirtualMachineClusterPreference, VirtualMachinePreference]
+        default: VirtualMachineClusterPreference
+      infer_from_volume:
+        description: Take the preference from the labels of this volume's PVC, DataVolume or DataSource.
+        type: str
+      infer_from_volume_failure_policy:
+        description: What to do when inference fails.
+        type: str
+        choices: [Reject, Ignore, RejectInferFromVolumeFailure, IgnoreInferFromVolumeFailure]
+  cpu:
+    description: CPU topology (C(spec.template.spec.domain.cpu)).
+    type: dict
+    suboptions:
+      cores:
+        description: Cores per socket.
+        type: int
+      sockets:
+        description: Number of sockets.
+        type: int
+      threads:
+        description: Threads per core.
+        type: int
+  memory:
+    description:
+      - Guest memory as a Kubernetes quantity, for example V(2Gi) (C(spec.template.spec.domain.memory.guest)).
+    type: str
+  disks:
+    description:
+      - Disks of the VM, in order. Each disk gets a volume of the same name.
+      - Replaces the whole disk list the module manages; disks defined only in O(spec) are merged by name.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Disk and volume name.
+        type: str
+        required: true
+      type:
+        description: Device type.
+        type: str
+        choices: [disk, cdrom, lun]
+        default: disk
+      bus:
+        description: Bus, for example V(virtio), V(sata) or V(scsi). KubeVirt picks one when omitted.
+        type: str
+      boot_order:
+        description: Boot order (1 boots first).
+        type: int
+      container_disk:
+        description: Container image holding the disk (ephemeral C(containerDisk) volume).
+        type: str
+      pvc:
+        description: Name of an existing PersistentVolumeClaim in the VM's namespace.
+        type: str
+      data_volume:
+        description:
+          - Create a DataVolume with the VM (C(spec.dataVolumeTemplates)). It belongs to the VM and
+            is deleted with it unless deleted with C(propagationPolicy=Orphan).
+        type: dict
+        suboptions:
+          name:
+            description: DataVolume name. Defaults to C(<vm name>-<disk name>).
+            type: str
+          url:
+            description: Import from this HTTP(S) URL.
+            type: str
+          registry:
+            description: Import from a container registry, for example V(docker://quay.io/containerdisks/fedora:41).
+            type: str
+          clone_pvc:
+            description: Clone an existing PVC.
+            type: dict
+            suboptions:
+              name:
+                description: PVC name.
+                type: str
+                required: true
+              namespace:
+                description: PVC namespace. Defaults to the VM's namespace.
+                type: str
+          data_source:
+            description: Use a CDI DataSource (C(sourceRef)), for example a golden image.
+            type: dict
+            suboptions:
+              name:
+                description: DataSource name.
+                type: str
+                required: true
+              namespace:
+                description: DataSource namespace. Defaults to the VM's namespace.
+                type: str
+          blank:
+            description: Create an empty disk.
+            type: bool
+            default: false
+          size:
+            description: Requested size, for example V(30Gi). Required unless cloning a PVC or using a DataSource.
+            type: str
+          storage_class:
+            description: Storage class. The cluster default when omitted.
+            type: str
+          access_modes:
+            description: Access modes, for example V(ReadWriteMany) for live migration. CDI's storage profile decides when omitted.
+            type: list
+            elements: str
+            choices: [ReadWriteOnce, ReadOnlyMany, ReadWriteMany, ReadWriteOncePod]
+          volume_mode:
+            description: Volume mode. CDI's storage profile decides when omitted.
+            type: str
+            choices: [Filesystem, Block]
+  networks:
+    description:
+      - Network interfaces, in order. An entry without O(networks[].network_name) is the pod network.
+      - When omitted, the module does not manage networks (KubeVirt attaches the pod network by default).
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Interface and network name.
+        type: str
+        required: true
+      network_name:
+        description: Multus NetworkAttachmentDefinition, as V(name) or V(namespace/name).
+        type: str
+      binding:
+        description: Binding method. Defaults to V(masquerade) on the pod network and V(bridge) on Multus networks.
+        type: str
+        choices: [masquerade, bridge, sriov]
+      mac_address:
+        description: Fixed MAC address.
+        type: str
+      model:
+        description: NIC model, for example V(virtio) or V(e1000e).
+        type: str
+      ports:
+        description: Ports forwarded on a V(masquerade) interface.
+        type: list
+        elements: dict
+        suboptions:
+          port:
+            description: Port number.
+            type: int
+            required: true
+          protocol:
+            description: Protocol.
+            type: str
+            choices: [TCP, UDP]
+          name:
+            description: Port name.
+            type: str
+  cloud_init:
+    description: cloud-init NoCloud data, attached as the disk C(cloudinitdisk).
+    type: dict
+    suboptions:
+      user_data:
+        description:
+          - Inline user data, usually a C(#cloud-config) document.
+          - It is stored in the VM object; put passwords and other secrets in O(cloud_init.user_data_secret) instead.
+        type: str
+      user_data_secret:
+        description: Name of a Secret holding the user data (key C(userdata)).
+        type: str
+      network_data:
+        description: Inline network data (netplan v2 / network-config).
+        type: str
+      network_data_secret:
+        description: Name of a Secret holding the network data (key C(networkdata)).
+        type: str
+      ssh_authorized_keys:
+        description:
+          - SSH public keys added to the C(ssh_authorized_keys) of the user data (a new C(#cloud-config)
+            document when O(cloud_init.user_data) is omitted).
+        type: list
+        elements: str
+  ssh_key_secrets:
+    description:
+      - SSH public keys injected from Secrets through C(spec.template.spec.accessCredentials).
+      - V(no_cloud) propagation adds a cloud-init disk when there is none.
+    type: list
+    elements: dict
+    suboptions:
+      secret:
+        description: Secret whose values are public keys.
+        type: str
+        required: true
+      propagation_method:
+        description: V(no_cloud) writes the keys at first boot; V(qemu_guest_agent) updates them live through the guest agent.
+        type: str
+        choices: [no_cloud, qemu_guest_agent]
+        default: no_cloud
+      users:
+        description: Guest users receiving the keys (required for V(qemu_guest_agent)).
+        type: list
+        elements: str
+  node_selector:
+    description: Node labels the VM must run on (C(spec.template.spec.nodeSelector)).
+    type: dict
+  tolerations:
+    description: Kubernetes tolerations (C(spec.template.spec.tolerations)).
+    type: list
+    elements: dict
+  affinity:
+    description: Kubernetes affinity (C(spec.template.spec.affinity)).
+    type: dict
+  eviction_strategy:
+    description: What happens on node drain (C(spec.template.spec.evictionStrategy)).
+    type: str
+    choices: [None, LiveMigrate, LiveMigrateIfPossible, External]
+  termination_grace_period:
+    description: Seconds the guest gets to shut down (C(spec.template.spec.terminationGracePeriodSeconds)).
+    type: int
+  spec:
+    description:
+      - Raw C(VirtualMachine) spec for anything not modelled by the other options.
+      - The high-level options are deep-merged over it, so they win; lists of named items (disks,
+        volumes, interfaces, networks) merge by name.
+      - Unknown fields fail the task (strict field validation), naming the field.
+    type: dict
+  delete_options:
+    description: Options for O(state=absent), named as in M(kubernetes.core.k8s).
+    type: dict
+    suboptions:
+      propagationPolicy:
+        description: V(Background) deletes the VM's DataVolumes after it, V(Foreground) before it, V(Orphan) keeps them.
+        type: str
+        choices: [Background, Foreground, Orphan]
+        default: Background
+      gracePeriodSeconds:
+        description: Override of the termination grace period for the deletion.
+        type: int
+  force:
+    description:
+      - Allow O(state=absent) to delete a VM that owns DataVolumes (from C(dataVolumeTemplates)),
+        which deletes their data too. Without it such a deletion fails and nothing is deleted.
+      - Not needed with O(delete_options.propagationPolicy=Orphan).
+    type: bool
+    default: false
+notes:
+  - O(wait) with O(state=present) waits for C(status.ready) (O(run_strategy) V(Always) or
+    V(RerunOnFailure)), C(printableStatus=Stopped) (V(Halted)), either of them (V(Once)), and
+    does not wait for V(Manual). When O(run_strategy) is omitted, the VM's current run strategy is used.
+  - In check mode nothing is waited for and restarts are sent as dry runs.
+seealso:
+  - module: virt.kubevirt.vm_info
+  - name: KubeVirt user guide
+    description: Virtual machine run strategies.
+    link: https://kubevirt.io/user-guide/compute/run_strategies/
+"""
+
+EXAMPLES = r"""
+- name: Run a Fedora VM from a container disk with cloud-init and an SSH key
+  virt.kubevirt.vm:
+    name: fedora-1
+    namespace: vms
+    run_strategy: Always
+    cpu:
+      cores: 2
+    memory: 2Gi
+    disks:
+      - name: root
+        container_disk: quay.io/containerdisks/fedora:41
+        bus: virtio
+    networks:
+      - name: default
+        ports:
+          - port: 22
+    cloud_init:
+      user_data: |
+        #cloud-config
+        user: fedora
+      ssh_authorized_keys:
+        - "{{ lookup('ansible.builtin.file', '~/.ssh/id_ed25519.pub') }}"
+    wait: true
+
+- name: A VM from a golden image with an instance type, on a bridged VLAN, migratable
+  virt.kubevirt.vm:
+    name: db-1
+    namespace: prod
+    run_strategy: Always
+    instancetype:
+      name: u1.large
+    preference:
+      name: rhel.9
+    disks:
+      - name: root
+        data_volume:
+          data_source:
+            name: rhel9
+            namespace: openshift-virtualization-os-images
+          size: 40Gi
+          access_modes: [ReadWriteMany]
+    networks:
+      - name: default
+      - name: vlan20
+        network_name: prod/vlan20
+        mac_address: "02:00:00:00:20:01"
+    ssh_key_secrets:
+      - secret: ops-keys
+    eviction_strategy: LiveMigrate
+    node_selector:
+      node-role.kubernetes.io/worker: ""
+
+- name: Stop the VM (declarative power state)
+  virt.kubevirt.vm:
+    name: fedora-1
+    namespace: vms
+    run_strategy: Halted
+    wait: true
+
+- name: Restart it to pick up a change that needs a reboot
+  virt.kubevirt.vm:
+    name: fedora-1
+    namespace: vms
+    memory: 4Gi
+    restart: true
+    wait: true
+
+- name: Anything not modelled goes into spec
+  virt.kubevirt.vm:
+    name: fedora-1
+    namespace: vms
+    spec:
+      template:
+        spec:
+          domain:
+            firmware:
+              bootloader:
+                efi:
+                  secureBoot: false
+
+- name: Delete a VM together with its DataVolumes
+  virt.kubevirt.vm:
+    name: db-1
+    namespace: prod
+    state: absent
+    force: true
+    wait: true
+"""
+
+RETURN = r"""
+result:
+  description:
+    - The VirtualMachine as returned by the API server (in check mode, the dry-run result).
+    - Empty when the VM does not exist.
+  returned: always
+  type: dict
+  sample:
+    apiVersion: kubevirt.io/v1
+    kind: VirtualMachine
+    metadata:
+      name: fedora-1
+      namespace: vms
+    spec:
+      runStrategy: Always
+    status:
+      printableStatus: Running
+      ready: true
+vmi:
+  description: Summary of the VM's VirtualMachineInstance; null when the VM is not running.
+  returned: when O(state=present)
+  type: dict
+  contains:
+    name:
+      description: VMI name (same as the VM).
+      type: str
+    namespace:
+      description: VMI namespace.
+      type: str
+    uid:
+      description: VMI uid; changes on every restart.
+      type: str
+    phase:
+      description: VMI phase, for example V(Scheduling) or V(Running).
+      type: str
+    ready:
+      description: Whether the VMI's Ready condition is true.
+      type: bool
+    node:
+      description: Node the VMI runs on.
+      type: str
+    ip_address:
+      description: First IP address reported by the VMI.
+      type: str
+    ip_addresses:
+      description: All IP addresses of all interfaces.
+      type: list
+      elements: str
+    interfaces:
+      description: Interfaces with C(name), C(ip_address), C(ip_addresses), C(mac) and C(interface_name).
+      type: list
+      elements: dict
+    guest_os:
+      description: Guest OS reported by the guest agent (C(id), C(name), C(pretty_name), C(version), C(kernel_release)).
+      type: dict
+    live_migratable:
+      description: Whether the LiveMigratable condition is true.
+      type: bool
+    agent_connected:
+      description: Whether the guest agent is connected.
+      type: bool
+  sample:
+    name: fedora-1
+    phase: Running
+    ready: true
+    node: node01
+    ip_address: 10.244.0.15
+method:
+  description: What the module did, V(create), V(update), V(delete) or V(none).
+  returned: always
+  type: str
+  sample: update
+restarted:
+  description: Whether a restart was requested from KubeVirt.
+  returned: when O(state=present)
+  type: bool
+  sample: false
+"""
+
+from typing import Any, Dict, Optional
+
+from ansible_collections.virt.kubevirt.plugins.module_utils._apply import ensure_applied
+from ansible_collections.virt.kubevirt.plugins.module_utils._module import KubevirtModule
+from ansible_collections.virt.kubevirt.plugins.module_utils._predicates import (
+    RUNNING_STRATEGIES,
+    is_gone,
+    vm_target,
+    vmi_replaced,
+)
+from ansible_collections.virt.kubevirt.plugins.module_utils._resources import (
+    VIRTUAL_MACHINE,
+    VIRTUAL_MACHINE_INSTANCE,
+    VIRTUAL_MACHINE_SUBRESOURCES,
+)
+from ansible_collections.virt.kubevirt.plugins.module_utils._vm_options import VM_ARGUMENT_SPEC
+from ansible_collections.virt.kubevirt.plugins.module_utils._vm_spec import build_vm, data_volume_names, invalid
+from ansible_collections.virt.kubevirt.plugins.module_utils._vm_status import vmi_summary
+
+
+def _run_strategy(vm: Optional[Dict[str, Any]]) -> Optional[str]:
+    return ((vm or {}).get("spec") or {}).get("runStrategy")
+
+
+def _restart(module: KubevirtModule, live: Dict[str, Any], applied: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """Ask virt-api for a restart; returns the VMI seen before it (None if there was none)."""
+    p = module.params
+    client = module.client
+    vmi = client.get(VIRTUAL_MACHINE_INSTANCE, p["name"], p["namespace"])
+    started_by_apply = (
+        vmi is None
+        and _run_strategy(applied) in RUNNING_STRATEGIES
+        and _run_strategy(live) not in RUNNING_STRATEGIES
+    )
+    if started_by_apply:
+        return None
+    client.subresource(VIRTUAL_MACHINE_SUBRESOURCES, p["name"], "restart", p["namespace"])
+    return vmi or {}
+
+
+def present(module: KubevirtModule) -> Dict[str, Any]:
+    p = module.params
+    desired = build_vm(p)  # bad input fails here, before any request
+    client = module.client
+    name, namespace = p["name"], p["namespace"]
+
+    outcome = ensure_applied(client, VIRTUAL_MACHINE, desired, namespace)
+    live, vm = outcome.before, outcome.after
+    result: Dict[str, Any] = {"changed": outcome.changed, "method": outcome.method, "restarted": False}
+    if outcome.changed:
+        module.add_diff(result, live, vm)
+
+    vmi: Any = False  # False: not read yet
+    if p["restart"] and live is not None:
+        old_vmi = _restart(module, live, vm)
+        if old_vmi is not None:
+            result.update(changed=True, restarted=True)
+            if p["wait"] and not module.check_mode:
+                old_uid = (old_vmi.get("metadata") or {}).get("uid")
+                vmi = module.waiter().wait(
+                    VIRTUAL_MACHINE_INSTANCE, name, namespace, vmi_replaced(old_uid), p["wait_timeout"],
+                    "restarted (a new VMI running and ready)",
+                    event_kinds=(VIRTUAL_MACHINE.kind, VIRTUAL_MACHINE_INSTANCE.kind),
+                )
+                vm = client.get(VIRTUAL_MACHINE, name, namespace)
+
+    target = vm_target(_run_strategy(vm))
+    if p["wait"] and not module.check_mode and target is not None and not result["restarted"]:
+        predicate, description = target
+        vm = module.waiter().wait(
+            VIRTUAL_MACHINE, name, namespace, predicate, p["wait_timeout"], description,
+            event_kinds=(VIRTUAL_MACHINE.kind, VIRTUAL_MACHINE_INSTANCE.kind), initial=vm,
+        )
+
+    if vmi is False:
+        # A VM that only exists as a dry run has no VMI to read.
+        vmi = None if (module.check_mode and live is None) else client.get(VIRTUAL_MACHINE_INSTANCE, name, namespace)
+    result["result"] = vm or {}
+    result["vmi"] = vmi_summary(vmi)
+    return result
+
+
+def absent(module: KubevirtModule) -> Dict[str, Any]:
+    p = module.params
+    client = module.client
+    name, namespace = p["name"], p["namespace"]
+    options = p["delete_options"] or {}
+    policy = options.get("propagationPolicy") or "Background"
+
+    live = client.get(VIRTUAL_MACHINE, name, namespace)
+    if live is None:
+        return {"changed": False, "method": "none", "result": {}}
+    result: Dict[str, Any] = {"changed": False, "method": "none", "result": live}
+    if not (live.get("metadata") or {}).get("deletionTimestamp"):
+        owned = data_volume_names(live)
+        if owned and policy != "Orphan" and not p["force"]:
+            raise invalid(
+                "force",
+                "deleting VirtualMachine %s/%s also deletes the DataVolumes it owns (%s) and their data; "
+                "set force: true, or delete_options.propagationPolicy: Orphan to keep them" % (namespace, name, ", ".join(owned)),
+            )
+        client.delete(VIRTUAL_MACHINE, name, namespace, propagation_policy=policy,
+                      grace_period_seconds=options.get("gracePeriodSeconds"))
+        result.update(changed=True, method="delete")
+        module.add_diff(result, live, None)
+    if p["wait"] and not module.check_mode:
+        module.waiter().wait(
+            VIRTUAL_MACHINE, name, namespace, is_gone, p["wait_timeout"], "deleted",
+            event_kinds=(VIRTUAL_MACHINE.kind, VIRTUAL_MACHINE_INSTANCE.kind), initial=live,
+        )
+    return result
+
+
+def run(module: KubevirtModule) -> Dict[str, Any]:
+    return present(module) if module.params["state"] == "present" else absent(module)
+
+
+def main() -> None:
+    KubevirtModule(VM_ARGUMENT_SPEC).execute(run)
+
+
+if __name__ == "__main__":
+    main()

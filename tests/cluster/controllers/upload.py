@@ -1,0 +1,229 @@
+"""CDI's upload path: UploadTokenRequests (cdi-apiserver) and the upload proxy (cdi-uploadproxy).
+
+- ``upload.cdi.kubevirt.io/v1beta1`` UploadTokenRequest is served by cdi-apiserver with the only
+  verb ``create`` and no storage: the answer echoes the request with ``status.token``, a JWT valid
+  5 minutes for (namespace, ``spec.pvcName``). Here a mutating hook mints the token, the type's
+  verbs are narrowed to ``create`` and stored copies are removed right away.
+- The proxy is served on this API server's address (CDIConfig ``status.uploadProxyURL``) at
+  ``/v1beta1/upload``, ``/v1beta1/upload-async``, ``/v1beta1/upload-form``,
+  ``/v1beta1/upload-form-async`` (and the v1alpha1 aliases), with uploadproxy.go's answers:
+  400 without or with a malformed ``Authorization: Bearer`` header, 401 for an invalid or expired
+  token, 503 with the reason while the target is missing, not an upload target, finished, or not
+  ready within 10 transitions (``context deadline exceeded``); then as the upload server: 404 for a
+  method other than POST, 400 for a form without a ``file`` part, 500 for an empty image, 200 once
+  the bytes are written — the upload pod then exits and the DataVolume becomes Succeeded.
+"""
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import hmac
+import json
+import logging
+import re
+import threading
+import time
+from email.parser import BytesParser
+from email.policy import HTTP
+from typing import Any, Optional
+
+from ..api import errors
+from ..api.resources import GR, AdmissionRequest
+from ..api.store import Event
+from . import cdi_render as r
+from .cdi_transfer import finish_upload
+from .runtime import Controller, ObjKey, Runtime
+
+log = logging.getLogger("cluster.upload")
+
+UTR: GR = ("upload.cdi.kubevirt.io", "uploadtokenrequests")
+PVC = r.PVC
+TOKEN_TTL = 300.0  # newUploadTokenGenerator: 5 minutes
+TOKEN_LEEWAY = 10.0
+ISSUER = "cdi-apiserver"
+SYNC_PATHS = ("/v1beta1/upload", "/v1alpha1/upload")
+ASYNC_PATHS = ("/v1beta1/upload-async", "/v1alpha1/upload-async")
+FORM_PATHS = ("/v1beta1/upload-form", "/v1alpha1/upload-form")
+FORM_ASYNC_PATHS = ("/v1beta1/upload-form-async", "/v1alpha1/upload-form-async")
+PROXY_PATHS = SYNC_PATHS + ASYNC_PATHS + FORM_PATHS + FORM_ASYNC_PATHS
+_BEARER = re.compile(r"(?i)^Bearer\s+([A-Za-z0-9\-\._~\+\/]+)$")
+_PLAIN = {"Content-Type": "text/plain; charset=utf-8"}
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class UploadProxy(Controller):
+    name = "upload"
+    watches = (UTR,)
+
+    def __init__(self) -> None:
+        self.received: dict[tuple[str, str], int] = {}  # (namespace, pvc) -> bytes written
+        self._busy: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+        self._key = b""
+
+    def setup(self, rt: Runtime) -> None:
+        self.rt = rt
+        self._key = rt.service.new_uid().encode()
+        try:
+            rtype = rt.registry.get(UTR)
+            rt.registry.add(dataclasses.replace(rtype, verbs=("create",)))
+        except KeyError:
+            log.warning("uploadtokenrequests are not served; upload tokens unavailable")
+        rt.registry.add_mutating(UTR, self._mint)
+        for prefix in ("/v1beta1/upload", "/v1alpha1/upload"):
+            rt.registry.add_route(prefix, self.handle)
+
+    # -- UploadTokenRequest --------------------------------------------------------------------
+    def _mint(self, request: AdmissionRequest, new: Optional[dict], old: Optional[dict]) -> None:
+        if request.operation != "CREATE" or new is None:
+            return
+        namespace = request.namespace or new.get("metadata", {}).get("namespace") or ""
+        pvc_name = (new.get("spec") or {}).get("pvcName") or ""
+        new["status"] = {"token": self.token(namespace, pvc_name)}
+        name = new.get("metadata", {}).get("name")
+        if name and not request.dry_run:
+            with self.rt.store.lock:  # nothing is kept: a request with the same name must succeed again
+                if self.rt.store.get(UTR, namespace, name) is not None:
+                    self.rt.service.delete(UTR, namespace, name)
+
+    def token(self, namespace: str, pvc_name: str, now: Optional[float] = None) -> str:
+        issued = int(now if now is not None else time.time())
+        header = {"alg": "HS256", "typ": "JWT"}
+        payload = {"exp": issued + int(TOKEN_TTL), "iat": issued, "iss": ISSUER, "nbf": issued,
+                   "operation": "Upload", "name": pvc_name, "namespace": namespace,
+                   "resource": {"group": "", "version": "v1", "resource": "persistentvolumeclaims"}}
+        signing = f"{_b64(json.dumps(header, separators=(',', ':')).encode())}." \
+                  f"{_b64(json.dumps(payload, separators=(',', ':')).encode())}"
+        signature = hmac.new(self._key, signing.encode(), hashlib.sha256).digest()
+        return f"{signing}.{_b64(signature)}"
+
+    def _validate(self, token: str) -> Optional[dict]:
+        try:
+            header, payload, signature = token.split(".")
+            expected = hmac.new(self._key, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+            if not hmac.compare_digest(expected, _unb64(signature)):
+                return None
+            claims = json.loads(_unb64(payload))
+        except (ValueError, TypeError):
+            return None
+        now = time.time()
+        if claims.get("iss") != ISSUER or now > claims.get("exp", 0) + TOKEN_LEEWAY or \
+                now + TOKEN_LEEWAY < claims.get("nbf", 0):
+            return None
+        return claims
+
+    def keys_for(self, event: Event) -> list[ObjKey]:
+        if event.gr == UTR and event.type == "ADDED":
+            meta = event.obj["metadata"]
+            return [(UTR, meta.get("namespace") or "", meta["name"])]
+        return []
+
+    def reconcile(self, rt: Runtime, gr: GR, namespace: str, name: str) -> None:
+        if rt.store.get(UTR, namespace, name) is not None:
+            try:
+                rt.service.delete(UTR, namespace, name)
+            except errors.ApiError as exc:
+                if exc.code != 404:
+                    raise
+
+    # -- the proxy -----------------------------------------------------------------------------
+    def handle(self, method: str, path: str, query: dict, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
+        path = path.split("?", 1)[0].rstrip("/") or "/"
+        if path not in PROXY_PATHS:
+            return 404, dict(_PLAIN), b"404 page not found\n"
+        if method == "OPTIONS":  # cors.AllowAll answers preflight requests itself
+            return 204, {"Access-Control-Allow-Origin": "*",
+                         "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, HEAD"}, b""
+        auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+        if not auth:
+            return 400, {}, b""
+        match = _BEARER.match(auth.strip())
+        if not match:
+            return 400, {}, b""
+        claims = self._validate(match.group(1))
+        if claims is None:
+            return 401, {}, b""
+        resource = claims.get("resource") or {}
+        namespace, pvc_name = claims.get("namespace") or "", claims.get("name") or ""
+        if claims.get("operation") != "Upload" or not namespace or not pvc_name or \
+                resource.get("resource") != "persistentvolumeclaims":
+            return 400, {}, b""
+        problem = self._wait_ready(namespace, pvc_name)
+        if problem:
+            return 503, dict(_PLAIN), problem.encode()
+        return self._upload_server(method, path, headers, body, namespace, pvc_name)
+
+    def _wait_ready(self, namespace: str, pvc_name: str) -> str:
+        """uploadReady: poll the PVC until the upload pod is ready (10 transitions at most)."""
+        deadline = time.monotonic() + max(10 * self.rt.time_scale, 0.2)
+        while True:
+            pvc = self.rt.store.get(PVC, namespace, pvc_name)
+            if pvc is None:
+                return f"rejecting Upload Request for PVC {pvc_name} that doesn't exist"
+            anns = pvc["metadata"].get("annotations") or {}
+            if r.ANN_UPLOAD_REQUEST not in anns:
+                return f"PVC {pvc_name} is not an upload target"
+            if anns.get(r.ANN_POD_PHASE) == "Succeeded":
+                return f"rejecting Upload Request for PVC {pvc_name} that already finished uploading"
+            if anns.get(r.ANN_POD_READY) == "true":
+                return ""
+            if time.monotonic() >= deadline:
+                return "context deadline exceeded"
+            time.sleep(min(0.05, max(self.rt.time_scale / 2, 0.005)))
+
+    def _upload_server(self, method: str, path: str, headers: dict, body: bytes, namespace: str,
+                       pvc_name: str) -> tuple[int, dict, bytes]:
+        """cdi-uploadserver behind the proxy: one upload at a time, then it exits."""
+        is_async = path in ASYNC_PATHS + FORM_ASYNC_PATHS
+        if method == "HEAD" and is_async:
+            return 200, {}, b""
+        if method != "POST":
+            return 404, {}, b""
+        target = (namespace, pvc_name)
+        with self._lock:
+            if target in self._busy:
+                return 503, {}, b""
+            self._busy.add(target)
+        try:
+            data: Optional[bytes] = body
+            if path in FORM_PATHS + FORM_ASYNC_PATHS:
+                data = _form_file(headers, body)
+                if data is None:
+                    return 400, {}, b""
+            if not data:
+                if is_async:
+                    return 500, dict(_PLAIN), (b"Saving stream failed: Unable to transfer source data to target "
+                                               b"file: unexpected EOF")
+                return 500, {}, b""
+            with self._lock:
+                self.received[target] = self.received.get(target, 0) + len(data)
+            if not finish_upload(self.rt, namespace, pvc_name):
+                return 503, dict(_PLAIN), b"error in upload-proxy: dial tcp: connect: connection refused"
+            log.info("upload of %d bytes into %s/%s complete", len(data), namespace, pvc_name)
+            return 200, {}, b""
+        finally:
+            with self._lock:
+                self._busy.discard(target)
+
+
+def _form_file(headers: dict, body: bytes) -> Optional[bytes]:
+    """The ``file`` part of a multipart/form-data body (what the upload server reads)."""
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    if "multipart/form-data" not in content_type.lower():
+        return None
+    message: Any = BytesParser(policy=HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    if not message.is_multipart():
+        return None
+    for part in message.iter_parts():
+        if part.get_param("name", header="content-disposition") == "file":
+            return part.get_payload(decode=True) or b""
+    return None

@@ -1,0 +1,59 @@
+# Copyright (c) virt.kubevirt contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.virt.kubevirt.plugins.module_utils._api import ResourceClient
+from ansible_collections.virt.kubevirt.plugins.module_utils._apply import ensure_applied
+from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
+from ansible_collections.virt.kubevirt.plugins.module_utils._resources import VIRTUAL_MACHINE
+
+PATH = "/apis/kubevirt.io/v1/namespaces/ns/virtualmachines/vm1"
+
+
+def _desired(**spec):
+    return {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", "metadata": {"name": "vm1", "namespace": "ns"}, "spec": spec}
+
+
+def test_create_previews_then_applies(client, api_server):
+    outcome = ensure_applied(client, VIRTUAL_MACHINE, _desired(runStrategy="Always"), "ns")
+    assert (outcome.changed, outcome.method, outcome.before) == (True, "create", None)
+    assert [r.dry_run for r in api_server.requests if r.write] == [True, False]
+    assert api_server.objects[PATH]["spec"] == {"runStrategy": "Always"}
+
+
+def test_unchanged_is_one_get(client, api_server):
+    ensure_applied(client, VIRTUAL_MACHINE, _desired(runStrategy="Always"), "ns")
+    api_server.requests.clear()
+    outcome = ensure_applied(client, VIRTUAL_MACHINE, _desired(runStrategy="Always"), "ns")
+    assert (outcome.changed, outcome.method) == (False, "none")
+    assert [r.method for r in api_server.requests] == ["GET"]
+
+
+def test_rejected_change_writes_nothing(client, api_server, api_error):
+    api_server.fail("PATCH", PATH, api_error(400, "BadRequest", 'strict decoding error: unknown field "spec.bogus"'))
+    with pytest.raises(KubeApiError, match="unknown field"):
+        ensure_applied(client, VIRTUAL_MACHINE, _desired(bogus=1), "ns")
+    assert api_server.writes == [r for r in api_server.requests if r.write and not r.dry_run] == []
+    assert PATH not in api_server.objects
+
+
+def test_preview_without_visible_difference_is_not_written(client, api_server):
+    # Ownership differs (another manager's apply), content does not: nothing to write.
+    api_server.put(PATH, dict(_desired(runStrategy="Always"), status={}))
+    api_server.objects[PATH]["metadata"]["managedFields"] = [
+        {"manager": "virt.kubevirt", "operation": "Apply", "fieldsV1": {"f:spec": {"f:runStrategy": {}, "f:gone": {}}}}
+    ]
+    outcome = ensure_applied(client, VIRTUAL_MACHINE, _desired(runStrategy="Always"), "ns")
+    assert outcome.changed is False
+    assert api_server.writes == []
+
+
+def test_check_mode_returns_the_preview(api_server):
+    client = ResourceClient(object(), dry_run=True, transport=api_server)
+    outcome = ensure_applied(client, VIRTUAL_MACHINE, _desired(runStrategy="Halted"), "ns")
+    assert outcome.changed and outcome.after["spec"] == {"runStrategy": "Halted"}
+    assert api_server.writes == [] and api_server.objects == {}
