@@ -50,15 +50,17 @@ done
 log "cluster ready at $url"
 
 # The vm module expects an existing namespace (as KubeVirt does); create it the
-# way a platform team would, outside the VM playbook.
-kubectl --kubeconfig "$kubeconfig" create namespace "$namespace"
+# way a platform team would, outside the VM playbook (server-side apply: idempotent).
+printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n' "$namespace" \
+  | kubectl --kubeconfig "$kubeconfig" apply --server-side --field-manager virt-kubevirt-demo -f -
 
 export ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS_DIR"
 export K8S_AUTH_KUBECONFIG="$kubeconfig"
 export ANSIBLE_CALLBACK_RESULT_FORMAT=yaml
 export ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false
 start=$SECONDS
-ansible-playbook playbooks/demo.yml \
+# DEMO_PLAYBOOK runs another playbook against the same throwaway cluster.
+ansible-playbook "${DEMO_PLAYBOOK:-playbooks/demo.yml}" \
   -e "demo_namespace=$namespace" \
   -e "demo_ssh_public_key_file=$demo/id_ed25519.pub" \
   -e "ansible_python_interpreter=$VENV/bin/python"

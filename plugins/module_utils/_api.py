@@ -18,11 +18,10 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
 from ansible_collections.virt.kubevirt.plugins.module_utils._resources import ResourceRef
 from ansible_collections.virt.kubevirt.plugins.module_utils._retry import (
-    CONFLICT_ATTEMPTS,
     DEFAULT_RETRY_POLICY,
     RetryPolicy,
     call_with_retries,
-    is_conflict,
+    retry_on_conflict,
 )
 from ansible_collections.virt.kubevirt.plugins.module_utils._transport import (
     DEFAULT_TIMEOUT,
@@ -229,19 +228,16 @@ class ResourceClient:
         ``dry_run=True`` makes this one call a dry run even when the client is not in dry-run mode.
         """
         name = body["metadata"]["name"]
-        payload = json.dumps(body)  # JSON is YAML; the apply content type wants a serialised body
         action = "Failed to apply %s" % object_label(ref, name, namespace)
         query = self._write_query([("force", "true" if force else "false")], dry_run=dry_run)
-        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
-            try:
-                response = self._request(
-                    "PATCH", ref.path(namespace, name), action, query=query, body=payload, content_type=APPLY_PATCH
-                )
-                return self._object(response, ref)
-            except KubeApiError as err:
-                if attempt == CONFLICT_ATTEMPTS or not is_conflict(err):
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        def attempt() -> Dict[str, Any]:
+            response = self._request(
+                "PATCH", ref.path(namespace, name), action, query=query, body=body, content_type=APPLY_PATCH
+            )
+            return self._object(response, ref)
+
+        return retry_on_conflict(attempt)
 
     def patch(
         self,
@@ -276,19 +272,17 @@ class ResourceClient:
         ``mutate`` gets a copy of the current object and returns the desired one (or None for no
         change). A missing object gives (None, None).
         """
-        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+
+        def attempt() -> Tuple[Optional[Dict[str, Any]], Optional[Dict[str, Any]]]:
             current = self.get(ref, name, namespace)
             if current is None:
                 return None, None
             desired = mutate(copy.deepcopy(current))
             if desired is None or desired == current:
                 return current, current
-            try:
-                return current, self.replace(ref, desired, namespace)
-            except KubeApiError as err:
-                if attempt == CONFLICT_ATTEMPTS or not is_conflict(err):
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+            return current, self.replace(ref, desired, namespace)
+
+        return retry_on_conflict(attempt)
 
     def delete(
         self,

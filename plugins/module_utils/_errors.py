@@ -12,6 +12,10 @@ from typing import Any, Dict, List, Mapping, Optional
 _HINTS = {
     401: "the cluster rejected the credentials; check api_key, kubeconfig and context",
 }
+# Server-side apply reports fields missing from the schema as a 500 with this text (see
+# kubernetes/kubernetes#139253): deterministic, not a server fault.
+SCHEMA_ERROR_MARKER = "field not declared in schema"
+_SCHEMA_HINT = "unknown or misspelled field: it is not part of the resource's schema"
 
 
 def _decode(body: Any) -> Optional[Dict[str, Any]]:
@@ -125,15 +129,21 @@ class KubeApiError(Exception):
             self.context = context
         return self
 
+    @property
+    def is_schema_error(self) -> bool:
+        return SCHEMA_ERROR_MARKER in (self.message or "")
+
     def field_summary(self) -> str:
         """'field: message' for every cause whose field the main message does not already name."""
         parts = []
         for cause in self.causes:
             field = cause.get("field")
             text = cause.get("message") or cause.get("reason") or ""
+            if text and text in self.message:
+                text = ""  # already said; only the field is news
             if field and field not in self.message:
-                parts.append("%s: %s" % (field, text) if text else field)
-            elif not field and text and text not in self.message:
+                parts.append("%s: %s" % (field, text) if text else "field %s" % field)
+            elif not field and text:
                 parts.append(text)
         return "; ".join(parts)
 
@@ -151,6 +161,8 @@ class KubeApiError(Exception):
         if fields:
             text = "%s (%s)" % (text, fields)
         hint = _HINTS.get(self.status or 0)
+        if self.is_schema_error:
+            hint = _SCHEMA_HINT
         if hint:
             text = "%s (%s)" % (text, hint)
         if self.context:

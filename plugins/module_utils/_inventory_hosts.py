@@ -11,6 +11,7 @@ cluster: nothing here assumes a field exists or has the right type.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import string
 from dataclasses import dataclass, field
@@ -83,6 +84,7 @@ class HostOptions:
     append_base_domain: bool = False
     default_win_ansible_connection: str = "winrm"
     include_stopped: bool = False
+    exclude_vars: Tuple[str, ...] = ()
 
 
 @dataclass
@@ -251,16 +253,40 @@ def connection_address(
     return address, None
 
 
-def _add_object_vars(variables: Dict[str, Any], prefix: str, obj: Mapping[str, Any], unsafe: Unsafe) -> None:
+_excluded_cache: Dict[Tuple[Tuple[str, ...], str], bool] = {}
+
+
+def is_excluded(name: str, patterns: Tuple[str, ...]) -> bool:
+    """Whether ``exclude_host_vars`` drops this variable (names or shell patterns; cached per name)."""
+    if not patterns:
+        return False
+    key = (patterns, name)
+    excluded = _excluded_cache.get(key)
+    if excluded is None:
+        excluded = _excluded_cache[key] = any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+    return excluded
+
+
+def _add_object_vars(
+    variables: Dict[str, Any], prefix: str, obj: Mapping[str, Any], unsafe: Unsafe, exclude: Tuple[str, ...]
+) -> None:
     """``<prefix>_labels/annotations/uid/resource_version`` plus every status key, snake_cased."""
+    found: List[Tuple[str, Any]]
     metadata = _mapping(obj.get("metadata"))
-    variables[prefix + "_labels"] = unsafe(_mapping(metadata.get("labels")))
-    variables[prefix + "_annotations"] = unsafe(_mapping(metadata.get("annotations")))
-    variables[prefix + "_uid"] = unsafe(metadata.get("uid"))
-    variables[prefix + "_resource_version"] = unsafe(metadata.get("resourceVersion"))
+    found = [
+        (prefix + "_labels", _mapping(metadata.get("labels"))),
+        (prefix + "_annotations", _mapping(metadata.get("annotations"))),
+        (prefix + "_uid", metadata.get("uid")),
+        (prefix + "_resource_version", metadata.get("resourceVersion")),
+    ]
     for key, value in _mapping(obj.get("status")).items():
-        if isinstance(key, str) and key:
-            variables["%s_%s" % (prefix, snake_case(key))] = unsafe(value)
+        name = "%s_%s" % (prefix, snake_case(key)) if isinstance(key, str) else ""
+        # A status key that cannot be a variable name (never seen in KubeVirt) is left out.
+        if name.isidentifier():
+            found.append((name, value))
+    for name, value in found:
+        if not is_excluded(name, exclude):
+            variables[name] = unsafe(value)
 
 
 def _label_pairs(*objects: Optional[Mapping[str, Any]]) -> List[Tuple[str, str]]:
@@ -312,7 +338,7 @@ def build_host(
     }
     vm_annotations = vm_spec = None
     if vm is not None:
-        _add_object_vars(variables, "vm", vm, unsafe)
+        _add_object_vars(variables, "vm", vm, unsafe, options.exclude_vars)
         vm_annotations = _mapping(vm.get("metadata")).get("annotations")
         vm_spec = _mapping(vm.get("spec"))
     instancetype = _ref_name(vm_spec.get("instancetype")) if vm_spec else None
@@ -323,7 +349,7 @@ def build_host(
 
     vmi_annotations = None
     if vmi is not None:
-        _add_object_vars(variables, "vmi", vmi, unsafe)
+        _add_object_vars(variables, "vmi", vmi, unsafe, options.exclude_vars)
         vmi_annotations = _mapping(vmi.get("metadata")).get("annotations")
 
     guest_os_info = vmi_status.get("guestOSInfo")
@@ -341,6 +367,8 @@ def build_host(
         if port is not None or (host and options.unset_ansible_port):
             variables["ansible_port"] = unsafe(port)
 
+    if options.exclude_vars:
+        variables = {name: value for name, value in variables.items() if not is_excluded(name, options.exclude_vars)}
     vm_status = _mapping(vm.get("status")) if vm is not None else {}
     status = _text(vm_status.get("printableStatus")) or _text(vmi_status.get("phase"))
     if status is None and vm is not None and vmi is None:

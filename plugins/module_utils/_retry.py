@@ -33,7 +33,7 @@ def is_retryable(err: KubeApiError, idempotent: bool) -> bool:
     """429 and never-sent requests are always safe; 5xx and broken connections only if idempotent."""
     if err.status == 429 or err.reason == CONNECT_FAILED:
         return True
-    if not idempotent:
+    if not idempotent or err.is_schema_error:
         return False
     if err.status is not None and 500 <= err.status <= 599:
         return err.status != 501
@@ -45,6 +45,28 @@ def is_conflict(err: KubeApiError) -> bool:
     return err.status == 409 and err.reason == "Conflict" and not any(
         (cause.get("reason") or "").startswith("FieldManagerConflict") for cause in err.causes
     )
+
+
+def _attempt_loop(
+    fn: Callable[[], T],
+    attempts: int,
+    should_retry: Callable[[KubeApiError], bool],
+    pause: Callable[[int, KubeApiError], None],
+) -> T:
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return fn()
+        except KubeApiError as err:
+            if attempt >= attempts or not should_retry(err):
+                raise
+            pause(attempt, err)
+
+
+def retry_on_conflict(fn: Callable[[], T], attempts: int = CONFLICT_ATTEMPTS) -> T:
+    """Call ``fn`` again (it must re-read what it writes) while it fails with a stale-version 409."""
+    return _attempt_loop(fn, attempts, is_conflict, lambda attempt, err: None)
 
 
 def backoff_delay(
@@ -65,12 +87,9 @@ def call_with_retries(
     sleep: Callable[[float], None] = time.sleep,
     rand: Callable[[], float] = random.random,
 ) -> T:
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            return fn()
-        except KubeApiError as err:
-            if attempt >= policy.attempts or not is_retryable(err, idempotent):
-                raise
-            sleep(backoff_delay(attempt, policy, err.retry_after, rand))
+    return _attempt_loop(
+        fn,
+        policy.attempts,
+        lambda err: is_retryable(err, idempotent),
+        lambda attempt, err: sleep(backoff_delay(attempt, policy, err.retry_after, rand)),
+    )

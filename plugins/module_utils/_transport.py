@@ -133,7 +133,8 @@ def send(
 ) -> HttpResponse:
     """Send one request; raise KubeApiError for non-2xx answers and connection failures.
 
-    ``body`` is a dict/list for JSON content types and a pre-serialised str otherwise (apply).
+    ``body`` is a dict or list; every client version sends it as JSON, also for the apply
+    content type (JSON is YAML).
     With ``stream`` the body is left unread in ``.raw`` for line-by-line reading.
     """
     url_path = build_url_path(path, query)

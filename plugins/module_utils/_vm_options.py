@@ -9,6 +9,11 @@ from typing import Any, Dict, Sequence
 
 from ansible_collections.virt.kubevirt.plugins.module_utils._vm_spec import INSTANCETYPE_KINDS, PREFERENCE_KINDS
 
+# A reference to an object by name, in the VM's namespace unless given.
+_NAMED_REF: Dict[str, Any] = {
+    "type": "dict",
+    "options": {"name": {"type": "str", "required": True}, "namespace": {"type": "str"}},
+}
 _MATCHER_POLICIES = ["Reject", "Ignore", "RejectInferFromVolumeFailure", "IgnoreInferFromVolumeFailure"]
 
 
@@ -54,14 +59,8 @@ VM_ARGUMENT_SPEC: Dict[str, Any] = {
                     "name": {"type": "str"},
                     "url": {"type": "str"},
                     "registry": {"type": "str"},
-                    "clone_pvc": {
-                        "type": "dict",
-                        "options": {"name": {"type": "str", "required": True}, "namespace": {"type": "str"}},
-                    },
-                    "data_source": {
-                        "type": "dict",
-                        "options": {"name": {"type": "str", "required": True}, "namespace": {"type": "str"}},
-                    },
+                    "clone_pvc": _NAMED_REF,
+                    "data_source": _NAMED_REF,
                     "blank": {"type": "bool", "default": False},
                     "size": {"type": "str"},
                     "storage_class": {"type": "str"},

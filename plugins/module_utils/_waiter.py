@@ -20,6 +20,12 @@ POLL_INTERVAL = 2.0
 _NO_WATCH_STATUSES = (403, 405, 406, 501)
 
 
+def _seconds(value: float) -> str:
+    """'120', '2' (for 1.99998) or '0.5': what a user would have written."""
+    rounded = round(float(value), 1)
+    return str(int(rounded)) if rounded.is_integer() else str(rounded)
+
+
 def _version(obj: Optional[Mapping[str, Any]]) -> Optional[str]:
     return ((obj or {}).get("metadata") or {}).get("resourceVersion")
 
@@ -114,7 +120,7 @@ class Waiter:
         events = recent_events(self.client, namespace, name, kinds=event_kinds or (ref.kind,))
         where = "%s/%s" % (namespace, name) if namespace else name
         message = "Timed out after %ss waiting for %s %s to be %s. Last state: %s. Recent events: %s" % (
-            int(timeout) if float(timeout).is_integer() else timeout,
+            _seconds(timeout),
             ref.kind,
             where,
             description,

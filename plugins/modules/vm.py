@@ -15,7 +15,8 @@ description:
   - The VM is built from high-level options (compute, disks, networks, cloud-init, SSH keys,
     scheduling) deep-merged over the raw O(spec), then server-side applied with the field
     manager C(virt.kubevirt). Only the fields this module sets are owned; fields set by other
-    tools or by KubeVirt's defaults are left alone.
+    tools or by KubeVirt's defaults are left alone, and a field the playbook stops setting is
+    removed. When another manager owns a field the playbook sets, the playbook wins (C(force=true)).
   - The module first compares the wanted object with the live one, so an unchanged re-run sends
     no write at all (one GET of the VM and one of its VMI) and reports RV(ignore:changed=false).
   - A change is first sent as a server-side dry run, so the API server and KubeVirt's webhooks

@@ -31,8 +31,6 @@ def _parser() -> argparse.ArgumentParser:
                    help="comma-separated namespaces the 'restricted' user may use (created at start)")
     p.add_argument("--nodes", type=int, default=3, help="number of simulated worker nodes")
     p.add_argument("--seed", type=int, default=0, help="seed of every simulated random choice")
-    p.add_argument("--strict-controllers", action="store_true",
-                   help="fail when a controller module is missing (default: skip it)")
     p.add_argument("--log-level", default="WARNING", help="stderr log level (DEBUG, INFO, WARNING)")
     return p
 
@@ -52,7 +50,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cluster = Cluster(ClusterOptions(
         port=args.port, flavor=args.flavor, time_scale=args.time_scale, seed_vms=args.seed_vms,
         seed_namespaces=args.seed_namespaces, faults=args.faults, restricted_namespaces=restricted,
-        nodes=args.nodes, seed=args.seed, strict_controllers=args.strict_controllers))
+        nodes=args.nodes, seed=args.seed))
     stop = threading.Event()
 
     def on_signal(signum, frame) -> None:  # noqa: ARG001 - signal handler signature

@@ -13,13 +13,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from .api import catalog
+from .api import catalog, schemas
 from .api.auth import Auth
 from .api.discovery import Discovery
 from .api.handlers import ApiServer
 from .api.objects import ObjectService
+from .api.pagination import ListCache
 from .api.request import Request
-from .api.rest import optional_module
 from .api.store import HISTORY_SIZE, Store
 from .controllers import all_controllers
 from .controllers.runtime import Runtime
@@ -48,7 +48,7 @@ class ClusterOptions:
     nodes: int = 3
     seed: int = 0
     history_size: int = HISTORY_SIZE
-    strict_controllers: bool = False
+    strict_controllers: bool = True  # every controller module of controllers/__init__.py must exist
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -67,10 +67,9 @@ class Cluster:
         self.options = options
         self.flavor = options.flavor
         self.registry = catalog.build_registry(options.flavor)
-        schemas = optional_module("schemas")
-        if schemas is not None:
-            schemas.attach_schemas(self.registry, options.flavor)
+        schemas.attach_schemas(self.registry, options.flavor)
         self.store = Store(history_size=options.history_size)
+        self.lists = ListCache(self.store)
         self.service = ObjectService(self.store, self.registry, seed=options.seed)
         self.runtime = Runtime(self.store, self.registry, self.service, time_scale=options.time_scale,
                                options=self._runtime_options())
@@ -102,6 +101,7 @@ class Cluster:
         self._http = HttpServerThread(self.options.host, self.options.port, self.api,
                                       self.tls.server_context(), self.log_request)
         self.discovery.server_address = f"{self.options.host}:{self._http.port}"
+        self.runtime.options["url"] = self.url  # CDIConfig's uploadProxyURL and the like
         self._http.start()
         log.info("serving %s (flavor %s, %d controllers)", self.url, self.flavor, len(self._controllers))
         return self
@@ -179,8 +179,9 @@ class Cluster:
         return max(self.store.oldest_rv, self.compacted_rv)
 
     def compact(self) -> int:
-        """Forget the history up to now, as an etcd compaction does."""
-        self.compacted_rv = self.store.resource_version + 1
+        """Forget the history up to now, as an etcd compaction does: every resourceVersion handed
+        out so far (list, continue token, watch) is then too old."""
+        self.compacted_rv = self.store.next_rv()
         return self.compacted_rv
 
     def state(self) -> dict:

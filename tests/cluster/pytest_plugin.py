@@ -11,6 +11,7 @@ the temp dir) never serves one cluster's answers to another.
 from __future__ import annotations
 
 import base64
+import hashlib
 import http.client
 import itertools
 import json
@@ -20,6 +21,7 @@ import signal
 import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import urllib.error
 import urllib.request
@@ -93,6 +95,15 @@ class ClusterHandle:
         self.ca_file = str(self.workdir / "ca.crt")
         Path(self.ca_file).write_bytes(ca_pem)
         self._ssl = ssl.create_default_context(cafile=self.ca_file)
+        self._forget_discovery_cache()
+
+    def _forget_discovery_cache(self) -> None:
+        """An earlier server may have had this port: drop the DynamicClient's cache for it."""
+        digest = hashlib.md5(self.url.encode(), usedforsecurity=False).hexdigest()
+        try:
+            os.unlink(os.path.join(tempfile.gettempdir(), f"osrcp-{digest}.json"))
+        except FileNotFoundError:
+            pass
 
     def _wait_ready(self) -> str:
         assert self.process.stdout is not None

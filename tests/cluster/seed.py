@@ -14,7 +14,6 @@ node carries more than ``VMS_PER_NODE`` running VMs.
 """
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import random
@@ -36,6 +35,7 @@ log = logging.getLogger("cluster.seed")
 VMS_PER_NODE = 110
 RUNNING_RATIO = 0.8
 SSH_RATIO = 0.1
+BATCH = 500
 # (os label, containerDisk image, weight)
 GUESTS = [
     ("fedora", "quay.io/containerdisks/fedora:41", 30),
@@ -96,7 +96,8 @@ def _vm_manifest(name: str, namespace: str, guest: tuple[str, str, int], rng: ra
     disks = [{"name": "rootdisk", "disk": {"bus": "sata" if windows else "virtio"}, "bootOrder": 1}]
     if not windows:
         volumes.append({"name": "cloudinitdisk", "cloudInitNoCloud": {
-            "userData": f"#cloud-config\nhostname: {name}\nssh_authorized_keys:\n  - ssh-ed25519 AAAAC3Nz seed@local\n"}})
+            "userData": f"#cloud-config\nhostname: {name}\n"
+                        "ssh_authorized_keys:\n  - ssh-ed25519 AAAAC3Nz seed@local\n"}})
         disks.append({"name": "cloudinitdisk", "disk": {"bus": "virtio"}})
     vm = {
         "apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",
@@ -113,7 +114,8 @@ def _vm_manifest(name: str, namespace: str, guest: tuple[str, str, int], rng: ra
                                "memory": {"guest": memory},
                                "devices": {"disks": disks,
                                            "interfaces": [{"name": "default", "masquerade": {}, "model": "virtio"}]},
-                               "features": {"acpi": {}, **({"hyperv": {"relaxed": {}, "vapic": {}}} if windows else {})}},
+                               "features": {"acpi": {},
+                                            **({"hyperv": {"relaxed": {}, "vapic": {}}} if windows else {})}},
                     "networks": [{"name": "default", "pod": {}}],
                     "evictionStrategy": "LiveMigrate",
                     "terminationGracePeriodSeconds": 3600 if windows else 180,
@@ -156,7 +158,6 @@ def seed(cluster_or_service: Any, vms: int, namespaces: int = 1, rng: Optional[r
     next_ip = {n["metadata"]["name"]: _used(store, n["metadata"]["name"]) for n in nodes}
     hosts = {n["metadata"]["name"]: next((a["address"] for a in n["status"]["addresses"]
                                           if a["type"] == "InternalIP"), "") for n in nodes}
-    weights = [g[2] for g in GUESTS]
     for i in range(max(namespaces, 1)):
         name = f"{prefix}-{i + 1:04d}"
         result.namespaces.append(name)
@@ -164,39 +165,47 @@ def seed(cluster_or_service: Any, vms: int, namespaces: int = 1, rng: Optional[r
             service.create(NAMESPACE, {"apiVersion": "v1", "kind": "Namespace",
                                        "metadata": {"name": name, "labels": {"purpose": "seed"}}})
     svc_base = "172.30" if flv == "openshift" else "10.96"
-    for index, running in plan:
-        namespace = result.namespaces[index % len(result.namespaces)]
-        guest = rng.choices(GUESTS, weights)[0]
-        name = f"{guest[0].split('-')[0]}-{APPS[index % len(APPS)]}-{index:05d}"
-        vm = _vm_manifest(name, namespace, guest, rng, running, options)
-        result.vms += 1
-        result.windows += guest[0].startswith("windows")
-        if not running:
-            vm["status"] = {"created": False, "ready": False, "printableStatus": "Stopped", "conditions": [{
-                "type": "Ready", "status": "False", "reason": "VMINotExists", "message": "VMI does not exist",
-                "lastProbeTime": None, "lastTransitionTime": now_rfc3339()}]}
-            service.create(VM, vm, keep_status=True)
-            continue
-        node = nodes[result.running % len(nodes)]
-        result.running += 1
-        node_name_ = node["metadata"]["name"]
-        ip = pod_ip(node, next_ip[node_name_])
-        next_ip[node_name_] += 1
-        with store.lock:  # controllers see the VM, its VMI and its pod together
-            _create_running(service, vm, node_name_, hosts[node_name_], ip, flv, options)
-        if rng.random() < SSH_RATIO or guest[0].startswith("windows"):
-            windows = guest[0].startswith("windows")
-            kind = rng.choice(("NodePort", "LoadBalancer"))
-            n = result.services
-            svc = _service(vm, 5986 if windows else 22, "winrm" if windows else "ssh", kind,
-                           f"{svc_base}.{(n // 250) % 250 + 1}.{n % 250 + 2}", 30000 + n % 2767,
-                           f"192.168.200.{n % 250 + 2}")
-            try:
-                service.create(SERVICE, svc, keep_status=True)
-                result.services += 1
-            except errors.ApiError as exc:  # already seeded
-                log.debug("service %s: %s", svc["metadata"]["name"], exc.message)
+    # Hold the store lock per batch: the controllers (and API threads) wait instead of interleaving
+    # with every single write, which would cost a GIL hand-off per object.
+    for start in range(0, len(plan), BATCH):
+        with store.lock:
+            for index, running in plan[start:start + BATCH]:
+                _seed_one(service, result, index, running, rng, nodes, next_ip, hosts, svc_base, flv, options)
     return result
+
+
+def _seed_one(service: Any, result: SeedResult, index: int, running: bool, rng: random.Random, nodes: list[dict],
+              next_ip: dict[str, int], hosts: dict[str, str], svc_base: str, flv: str, options: dict) -> None:
+    namespace = result.namespaces[index % len(result.namespaces)]
+    guest = rng.choices(GUESTS, [g[2] for g in GUESTS])[0]
+    windows = guest[0].startswith("windows")
+    name = f"{guest[0].split('-')[0]}-{APPS[index % len(APPS)]}-{index:05d}"
+    vm = _vm_manifest(name, namespace, guest, rng, running, options)
+    result.vms += 1
+    result.windows += windows
+    if not running:
+        vm["status"] = {"created": False, "ready": False, "printableStatus": "Stopped", "conditions": [{
+            "type": "Ready", "status": "False", "reason": "VMINotExists", "message": "VMI does not exist",
+            "lastProbeTime": None, "lastTransitionTime": now_rfc3339()}]}
+        service.create(VM, vm, keep_status=True)
+        return
+    node = nodes[result.running % len(nodes)]
+    result.running += 1
+    node_name_ = node["metadata"]["name"]
+    ip = pod_ip(node, next_ip[node_name_])
+    next_ip[node_name_] += 1
+    _create_running(service, vm, node_name_, hosts[node_name_], ip, flv, options)
+    if rng.random() < SSH_RATIO or windows:
+        kind = rng.choice(("NodePort", "LoadBalancer"))
+        n = result.services
+        svc = _service(vm, 5986 if windows else 22, "winrm" if windows else "ssh", kind,
+                       f"{svc_base}.{(n // 250) % 250 + 1}.{n % 250 + 2}", 30000 + n % 2767,
+                       f"192.168.200.{n % 250 + 2}")
+        try:
+            service.create(SERVICE, svc, keep_status=True)
+            result.services += 1
+        except errors.ApiError as exc:  # seeded twice
+            log.debug("service %s: %s", svc["metadata"]["name"], exc.message)
 
 
 def _used(store, node: str) -> int:
@@ -206,9 +215,8 @@ def _used(store, node: str) -> int:
 def _create_running(service: Any, vm: dict, node: str, host_ip: str, ip: str, flv: str, options: dict) -> None:
     """VM + VMI + virt-launcher pod of a running VM, converged."""
     store = service.store
-    probe = copy.deepcopy(vm)
-    probe["metadata"].update(uid="00000000-0000-0000-0000-000000000000", generation=1)
-    vmi = vmi_from_vm(store, probe)
+    vm["metadata"].update(uid="", generation=1)  # create() assigns the real ones
+    vmi = vmi_from_vm(store, vm)
     default_vmi(vmi, options)
     guest = guest_os_info(vmi)
     lookup = lambda claim: store.get(("", "persistentvolumeclaims"), vm["metadata"]["namespace"], claim)  # noqa: E731

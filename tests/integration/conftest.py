@@ -52,6 +52,26 @@ def collections_path(tmp_path_factory) -> Path:
     return work / "collections"
 
 
+def ansible_env(collections: Path, workdir: Path, **extra: str) -> Dict[str, str]:
+    """Environment for ansible-* subprocesses: only the given collections path, the venv's python,
+    no inherited ANSIBLE_* or K8S_AUTH_* settings, state kept under ``workdir``."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("K8S_AUTH_", "ANSIBLE_"))}
+    env.update(
+        ANSIBLE_COLLECTIONS_PATH=str(collections),
+        ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
+        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+        ANSIBLE_HOME=str(workdir / "ansible-home"),
+        ANSIBLE_LOCAL_TEMP=str(workdir / "tmp"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_RETRY_FILES_ENABLED="false",
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
+        ANSIBLE_LOCALHOST_WARNING="false",
+        PATH=str(BIN) + os.pathsep + os.environ.get("PATH", ""),
+    )
+    env.update(extra)
+    return env
+
+
 class TaskRun:
     """One module invocation: its registered result plus the cluster requests it caused."""
 
@@ -90,20 +110,7 @@ class Runner:
         self.workdir = workdir
 
     def env(self) -> Dict[str, str]:
-        env = {key: value for key, value in os.environ.items() if not key.startswith(("K8S_AUTH_", "ANSIBLE_"))}
-        env.update(
-            ANSIBLE_COLLECTIONS_PATH=str(self.collections),
-            ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
-            ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-            ANSIBLE_HOME=str(self.workdir / "ansible-home"),
-            ANSIBLE_LOCAL_TEMP=str(self.workdir / "tmp"),
-            ANSIBLE_NOCOLOR="1",
-            ANSIBLE_RETRY_FILES_ENABLED="false",
-            ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
-            ANSIBLE_LOCALHOST_WARNING="false",
-            PATH=str(BIN) + os.pathsep + env.get("PATH", ""),
-        )
-        return env
+        return ansible_env(self.collections, self.workdir)
 
     def run(
         self,

@@ -12,7 +12,7 @@ import ssl
 import time
 from typing import TYPE_CHECKING, Optional
 
-from . import errors, rest, subresources, writes
+from . import errors, openapi, rest, subresources, writes
 from .discovery import AGGREGATED_V2, AGGREGATED_V2BETA1, SUBRESOURCE_GROUP, wants_aggregated
 from .request import Request, Response
 from .resources import ResourceType
@@ -145,7 +145,6 @@ class ApiServer:
         return _text(404, "404 page not found\n")
 
     def _openapi(self, req: Request, path: str) -> Response:
-        openapi = rest.optional_module("openapi")
         key = path
         if path == "/openapi/v2":
             accept = req.accept
@@ -153,14 +152,13 @@ class ApiServer:
                 return _text(404, "404 page not found\n")  # protobuf only: kubectl tolerates 404 here
         if key not in self._openapi_cache:
             doc = None
-            if openapi is not None:
-                registry = self.cluster.registry
-                if path == "/openapi/v3":
-                    doc = openapi.v3_index(registry)
-                elif path.startswith("/openapi/v3/"):
-                    doc = openapi.v3_document(registry, path[len("/openapi/v3/"):])
-                elif path == "/openapi/v2":
-                    doc = openapi.v2_document(registry)
+            registry = self.cluster.registry
+            if path == "/openapi/v3":
+                doc = openapi.v3_index(registry)
+            elif path.startswith("/openapi/v3/"):
+                doc = openapi.v3_document(registry, path[len("/openapi/v3/"):])
+            elif path == "/openapi/v2":
+                doc = openapi.v2_document(registry)
             from .request import encode
             self._openapi_cache[key] = encode(doc) if doc is not None else None
         data = self._openapi_cache[key]

@@ -171,6 +171,8 @@ class ObjectService:
                 new["status"] = obj["status"]
             else:
                 new.pop("status", None)
+            if "managedFields" in obj.get("metadata", {}):  # tracked for this status write
+                new["metadata"]["managedFields"] = obj["metadata"]["managedFields"]
             return new
         new = obj
         meta = new["metadata"]

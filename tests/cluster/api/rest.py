@@ -7,11 +7,10 @@ lists omit them), custom resources' items do, as on a real cluster. ``Accept`` m
 """
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import TYPE_CHECKING, Any, Optional
 
-from . import errors, pagination
+from . import errors, pagination, table
 from .request import Request, Response
 from .resources import ResourceType
 from .selectors import Selection, exact_name
@@ -20,23 +19,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..cluster import Cluster
 
 log = logging.getLogger("cluster.api")
-
-_MISSING: dict[str, Any] = {}
-
-
-def optional_module(name: str) -> Any:
-    """A sibling module owned by another helper, or None while it is not written yet."""
-    if name in _MISSING:
-        return None
-    try:
-        return importlib.import_module(f"{__package__}.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__package__}.{name}":
-            raise
-        _MISSING[name] = True
-        log.warning("api/%s.py not present: degraded behaviour", name)
-        return None
-
 
 def not_found_path() -> errors.ApiError:
     return errors.ApiError(404, "NotFound", "the server could not find the requested resource", {})
@@ -83,9 +65,6 @@ def negotiate(accept: str) -> str:
 
 
 def to_table(cluster: "Cluster", rtype: ResourceType, objects: list[dict], req: Request) -> Optional[dict]:
-    table = optional_module("table")
-    if table is None:
-        return None
     include = req.param("includeObject") or "Metadata"
     if include not in ("None", "Metadata", "Object"):
         raise errors.invalid("TableOptions", "meta.k8s.io", "", [{
@@ -179,7 +158,7 @@ def list_objects(cluster: "Cluster", req: Request, rtype: ResourceType, version:
     select = selection(req, rtype)
     limit = int_param(req, "limit") or 0
     page = pagination.list_page(
-        cluster.store, rtype.gr, namespace if rtype.namespaced else None, rtype.namespaced,
+        cluster.store, cluster.lists, rtype.gr, namespace if rtype.namespaced else None, rtype.namespaced,
         match=select, selective=not select.empty, limit=max(limit, 0), continue_token=req.param("continue"),
         resource_version=req.param("resourceVersion"), rv_match=req.param("resourceVersionMatch"),
         oldest=cluster.oldest_rv(), name=exact_name(select.fields))

@@ -134,7 +134,8 @@ def parse_labels(text: Optional[str]) -> Optional[list[Requirement]]:
                 while True:
                     t = peek()
                     if t is None:
-                        raise errors.bad_request("unable to parse requirement: found '', expected: ',', ')' or identifier")
+                        raise errors.bad_request(
+                            "unable to parse requirement: found '', expected: ',', ')' or identifier")
                     i += 1
                     if t == ")":
                         if expect_value and values:
@@ -149,7 +150,7 @@ def parse_labels(text: Optional[str]) -> Optional[list[Requirement]]:
                     expect_value = False
                 if not values:
                     raise errors.bad_request(
-                        f"unable to parse requirement: values: Invalid value: []string{{}}: for 'in', 'notin' "
+                        "unable to parse requirement: values: Invalid value: []string{}: for 'in', 'notin' "
                         "operators, values set can't be empty")
                 for index, value in enumerate(values):
                     _check_value(key, index, value)

@@ -14,7 +14,8 @@ import copy
 import uuid
 from typing import TYPE_CHECKING, Optional
 
-from . import errors
+from . import errors, schemas
+from . import patch as patch_mod
 from .request import Request, Response, encode
 from .resources import ResourceType
 from .rest import negotiate, selection, to_table
@@ -30,8 +31,6 @@ _CREATED = "2026-01-01T00:00:00Z"
 
 # -- CustomResourceDefinitions -------------------------------------------------------------------
 def crd_for(rtype: ResourceType, rv: str) -> dict:
-    from .rest import optional_module
-    schemas = optional_module("schemas")
     name = f"{rtype.plural}.{rtype.group}"
     versions = []
     for version in rtype.served_versions or (rtype.version,):
@@ -39,7 +38,7 @@ def crd_for(rtype: ResourceType, rv: str) -> dict:
         if version in rtype.deprecated_versions:
             entry["deprecated"] = True
             entry["deprecationWarning"] = rtype.deprecated_versions[version]
-        schema = schemas.schema_for(rtype, version) if schemas is not None else rtype.schema
+        schema = schemas.schema_for(rtype, version)
         entry["schema"] = {"openAPIV3Schema": schema or {"type": "object",
                                                          "x-kubernetes-preserve-unknown-fields": True}}
         subresources: dict = {}
@@ -143,7 +142,8 @@ class Projects:
             raise errors.not_found("project.openshift.io", "projects", name)
         return ns
 
-    def handle(self, req: Request, rtype: ResourceType, version: str, drop_after: Optional[float]) -> Optional[Response]:
+    def handle(self, req: Request, rtype: ResourceType, version: str,
+               drop_after: Optional[float]) -> Optional[Response]:
         from . import writes
         info = req.info
         verb = req.verb
@@ -201,7 +201,6 @@ class Projects:
     def _modify(self, req: Request, rtype: ResourceType, name: str) -> Response:
         """Projects accept label/annotation changes, stored on their namespace."""
         from . import writes
-        from .rest import optional_module
         kind = "PatchOptions" if req.verb == "patch" else "UpdateOptions"
         opts = writes.write_options(req, kind)
         current = self._namespace(req, name)
@@ -210,9 +209,6 @@ class Projects:
         if req.verb == "update":
             new_project = body if isinstance(body, dict) else {}
         else:
-            patch_mod = optional_module("patch")
-            if patch_mod is None:
-                raise errors.internal("patch support is not available")
             if req.content_type == "application/json-patch+json":
                 new_project = patch_mod.json_patch(copy.deepcopy(project), body)
             elif req.content_type == "application/merge-patch+json":

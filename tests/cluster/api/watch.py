@@ -8,7 +8,7 @@
 - label/field selectors: an object that stops matching is sent as DELETED, one that starts
   matching as ADDED.
 - BOOKMARK events every ``bookmark_interval`` seconds when ``allowWatchBookmarks``.
-- ``timeoutSeconds`` closes the stream cleanly; without it the stream lasts 30 to 60 minutes.
+- ``timeoutSeconds`` closes the stream cleanly; without it the stream lasts 30 minutes.
 """
 from __future__ import annotations
 
@@ -56,8 +56,9 @@ class WatchStream:
         self.first_table = True
         self.bookmarks = bool(req.flag("allowWatchBookmarks"))
         timeout = int_param(req, "timeoutSeconds")
-        self.timeout = float(timeout) if timeout and timeout > 0 else 1800.0 * (
-            1.0 + cluster.service.rng().random())
+        # apiserver's min-request-timeout (1800 s); its random extension would consume the
+        # controllers' deterministic RNG, so none here
+        self.timeout = float(timeout) if timeout and timeout > 0 else 1800.0
 
     # -- encoding ------------------------------------------------------------------------------
     def _view(self, obj: dict) -> Optional[dict]:

@@ -13,10 +13,12 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
-from . import errors
+from . import apply as apply_mod
+from . import errors, validation
+from . import patch as patch_mod
 from .request import Request, Response
 from .resources import AdmissionRequest, ResourceType
-from .rest import optional_module, served
+from .rest import served
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..cluster import Cluster
@@ -48,6 +50,24 @@ class WriteOptions:
     field_validation: str
     field_manager: str
     force: Optional[bool] = None
+
+
+class _StorageError(errors.ApiError):
+    """A storage-layer error apiserver passes through as a bare 500 (no reason)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(500, "", message)
+
+    def status(self) -> dict:
+        body = super().status()
+        body.pop("reason", None)
+        return body
+
+
+def _reject_resource_version_on_create(obj: dict) -> None:
+    raw = str((obj.get("metadata") or {}).get("resourceVersion") or "")
+    if raw.isdigit() and int(raw) != 0:
+        raise _StorageError("resourceVersion should not be set on objects to be created")
 
 
 def _options_error(kind: str, causes: list[dict]) -> errors.ApiError:
@@ -146,9 +166,6 @@ def prepare(rtype: ResourceType, obj: dict, version: str, operation: str, opts: 
             req: Request, old: Optional[dict] = None, decode_prefix: bool = True, subresource: str = "") -> None:
     """Schema validation/pruning/defaulting; strict-decoding errors get apiserver's decode prefix
     on create/update (not on patch, where apiserver reports them bare)."""
-    validation = optional_module("validation")
-    if validation is None:
-        return
     try:
         extra = {"subresource": subresource} if subresource else {}
         warnings = validation.prepare(rtype, obj, version=version, operation=operation,
@@ -169,10 +186,7 @@ def admit(cluster: "Cluster", req: Request, rtype: ResourceType, operation: str,
 
 
 def track(rtype: ResourceType, old: Optional[dict], new: dict, opts: WriteOptions, subresource: str = "") -> None:
-    apply_mod = optional_module("apply")
-    if apply_mod is not None:
-        apply_mod.track_update(rtype, old, new, manager=opts.field_manager, operation="Update",
-                               subresource=subresource)
+    apply_mod.track_update(rtype, old, new, manager=opts.field_manager, operation="Update", subresource=subresource)
 
 
 def _normalize_subresource(rtype: ResourceType, new: dict, old: dict, subresource: str) -> None:
@@ -207,6 +221,7 @@ def create(cluster: "Cluster", req: Request, rtype: ResourceType, version: str,
     prepare(rtype, obj, version, "CREATE", opts, req)
     admit(cluster, req, rtype, "CREATE", namespace, name, obj, None, version, opts.dry_run)
     track(rtype, None, obj, opts)
+    _reject_resource_version_on_create(obj)
     result = cluster.service.create(rtype.gr, obj, dry_run=opts.dry_run)
     return Response(201, served(result, rtype, version))
 
@@ -271,9 +286,6 @@ def patch(cluster: "Cluster", req: Request, rtype: ResourceType, version: str, n
 
 def _patch_once(cluster: "Cluster", req: Request, rtype: ResourceType, version: str, ns: Optional[str],
                 name: str, body: Any, current: dict, opts: WriteOptions, subresource: str) -> Response:
-    patch_mod = optional_module("patch")
-    if patch_mod is None:
-        raise errors.internal("patch support is not available")
     doc = copy.deepcopy(current)
     doc["apiVersion"] = rtype.api_version(version)
     content_type = req.content_type
@@ -312,9 +324,6 @@ def _patch_once(cluster: "Cluster", req: Request, rtype: ResourceType, version: 
 
 def _apply(cluster: "Cluster", req: Request, rtype: ResourceType, version: str, ns: Optional[str], name: str,
            body: Any, current: Optional[dict], opts: WriteOptions, subresource: str) -> Response:
-    apply_mod = optional_module("apply")
-    if apply_mod is None:
-        raise errors.internal("server-side apply is not available")
     if not isinstance(body, dict):
         raise errors.bad_request("error decoding patch: the applied configuration is not an object")
     body = copy.deepcopy(body)
@@ -348,6 +357,7 @@ def _apply(cluster: "Cluster", req: Request, rtype: ResourceType, version: str, 
     if current is None:
         prepare(rtype, new, version, "CREATE", opts, req, decode_prefix=False)
         admit(cluster, req, rtype, "CREATE", ns, name, new, None, version, opts.dry_run)
+        _reject_resource_version_on_create(body)
         result = cluster.service.create(rtype.gr, new, dry_run=opts.dry_run)
         return Response(201, served(result, rtype, version))
     _normalize_subresource(rtype, new, current, subresource)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import logging
 import threading
-from typing import Any, Iterable, Optional
+from typing import Iterable, Optional
 
 from ..api import errors
 from ..api.objects import now_rfc3339, owner_reference
@@ -31,7 +31,11 @@ from .storage import apply_pvc_admission
 log = logging.getLogger("cluster.cdi")
 
 DV, DS, PVC, PODS = r.DV, r.DS, r.PVC, r.PODS
-COMPONENT = "datavolume-controller"
+COMPONENT = "datavolume-import-controller"
+# the event source of each DataVolume controller (its recorder name in CDI)
+COMPONENTS = {"import": "datavolume-import-controller", "upload": "datavolume-upload-controller",
+              "clone": "datavolume-pvc-clone-controller", "snapshot": "datavolume-snapshot-clone-controller",
+              "sourceRef": "datavolume-pvc-clone-controller"}
 
 # (event reason, message format) per worker pod phase, for each kind of DataVolume
 _PHASES = {
@@ -323,11 +327,13 @@ class DataVolumeController(Controller):
         event: Optional[tuple] = None
         anns = pvc["metadata"].get("annotations") or {}
         status["claimName"] = pvc["metadata"]["name"]
-        work = kind in _PHASES or kind == "snapshot"
-        work = work and anns.get("cdi.kubevirt.io/storage.populatedFor") != dv["metadata"]["name"]
-        op = "clone" if kind == "snapshot" else kind
+        adopted = anns.get("cdi.kubevirt.io/storage.populatedFor") == dv["metadata"]["name"]
+        work = (kind in _PHASES or kind in ("snapshot", "sourceRef")) and not adopted
+        op = "clone" if kind in ("snapshot", "sourceRef") else kind
         pvc_phase = (pvc.get("status") or {}).get("phase")
-        if anns.get(r.ANN_POD_PHASE) == "Succeeded" and work:
+        if kind == "" and not adopted:  # externally populated (spec.storage.dataSourceRef)
+            phase = "Succeeded" if pvc_phase == "Bound" else "PendingPopulation"
+        elif anns.get(r.ANN_POD_PHASE) == "Succeeded" and work:
             phase, event = self._worker_phase(dv, pvc, op, phase, source)
             if op in ("import", "clone"):
                 status["progress"] = "100.0%"
@@ -438,23 +444,24 @@ class DataVolumeController(Controller):
         if status == old:
             return
         meta = dv["metadata"]
+        component = COMPONENTS.get(r.source_kind(dv.get("spec") or {}), COMPONENT)
         stored = rt.service.mutate(DV, meta["namespace"], meta["name"], lambda o: o.__setitem__("status", status),
                                    subresource="status") or dv
         if event is not None and old.get("phase", "") != status.get("phase", ""):
-            rt.record_event(stored, event[1], event[2], event_type=event[0], component=COMPONENT)
+            rt.record_event(stored, event[1], event[2], event_type=event[0], component=component)
         old_conds = {c["type"]: c for c in old.get("conditions") or []}
         new_conds = {c["type"]: c for c in status.get("conditions") or []}
         bound, was = new_conds.get("Bound"), old_conds.get("Bound")
         if bound is not None and (was is None or any(bound.get(k) != was.get(k) for k in ("status", "reason", "message"))):
             if bound.get("reason"):
-                rt.record_event(stored, bound["reason"], bound.get("message", ""), component=COMPONENT)
+                rt.record_event(stored, bound["reason"], bound.get("message", ""), component=component)
         ready, running, was_running = new_conds.get("Ready"), new_conds.get("Running"), old_conds.get("Running")
         in_progress = bound is not None and (bound.get("status") == "True" or status.get("phase") in (
             "ImportInProgress", "CloneInProgress", "UploadReady"))
         if ready and running and ready.get("status") == "False" and running.get("status") == "False" and in_progress:
             message = running.get("message", "")
             if message and (was_running is None or was_running.get("message") != message):
-                rt.record_event(stored, running.get("reason", ""), message, event_type="Warning", component=COMPONENT)
+                rt.record_event(stored, running.get("reason", ""), message, event_type="Warning", component=component)
 
     # -- DataSources ---------------------------------------------------------------------------
     def _reconcile_ds(self, rt: Runtime, ns: str, name: str) -> None:

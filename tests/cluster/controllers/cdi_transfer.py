@@ -124,8 +124,9 @@ class Transfers:
         sc = rt.store.get(cat.SC, None, pvc["spec"].get("storageClassName") or "")
         wffc = sc is not None and sc.get("volumeBindingMode") == "WaitForFirstConsumer"
         bound = (pvc.get("status") or {}).get("phase") == "Bound"
-        if not bound and not (wffc and not r.honor_wffc(rt.store)):
-            return
+        immediate = "cdi.kubevirt.io/storage.bind.immediate.requested" in anns  # virtctl --force-bind
+        if not bound and not (wffc and (immediate or not r.honor_wffc(rt.store))):
+            return  # the worker pod waits for binding, or is itself the first consumer
         source = None
         if kind == "clone":
             src_ns, _, src_name = anns.get(r.ANN_CLONE_REQUEST, "").partition("/")

@@ -22,7 +22,7 @@ from typing import Iterable, Optional
 
 from ..api import errors
 from ..api.objects import now_rfc3339, set_condition
-from ..api.resources import GR
+from ..api.resources import GR, ResourceType
 from ..api.store import Event
 from .runtime import Controller, ObjKey, Runtime
 
@@ -43,6 +43,15 @@ class GarbageCollector(Controller):
 
     def setup(self, rt: Runtime) -> None:
         self.rt = rt
+        self._kinds: dict[tuple[str, str], Optional[ResourceType]] = {}
+
+    def _rtype(self, ref: dict) -> Optional[ResourceType]:
+        """The served type an ownerReference names (cached: looked up for every owned object)."""
+        api_version = ref.get("apiVersion") or ""
+        key = (api_version.split("/", 1)[0] if "/" in api_version else "", ref.get("kind") or "")
+        if key not in self._kinds:
+            self._kinds[key] = self.rt.registry.by_kind(*key)
+        return self._kinds[key]
 
     # -- event mapping (runs on every commit: keep it O(1) per event) ---------------------------
     def keys_for(self, event: Event) -> Iterable[ObjKey]:
@@ -95,9 +104,7 @@ class GarbageCollector(Controller):
 
     def _lookup(self, ref: dict, namespace: str) -> Optional[tuple[GR, dict]]:
         """The owner a reference points at (by kind and name), or None if it does not exist."""
-        api_version = ref.get("apiVersion") or ""
-        group = api_version.split("/", 1)[0] if "/" in api_version else ""
-        rtype = self.rt.registry.by_kind(group, ref.get("kind") or "")
+        rtype = self._rtype(ref)
         if rtype is None:
             return None
         owner = self.rt.store.get(rtype.gr, namespace if rtype.namespaced else None, ref.get("name") or "")
@@ -106,9 +113,7 @@ class GarbageCollector(Controller):
         return rtype.gr, owner
 
     def _known_kind(self, ref: dict) -> bool:
-        api_version = ref.get("apiVersion") or ""
-        group = api_version.split("/", 1)[0] if "/" in api_version else ""
-        return self.rt.registry.by_kind(group, ref.get("kind") or "") is not None
+        return self._rtype(ref) is not None
 
     def _attempt_to_delete(self, rt: Runtime, gr: GR, obj: dict) -> None:
         meta = obj["metadata"]

@@ -186,7 +186,8 @@ def pod_completed_status(status: dict) -> dict:
     stamp = now_rfc3339()
     out = dict(status, phase="Succeeded")
     out["conditions"] = [dict(c, status="False", reason="PodCompleted", lastTransitionTime=stamp)
-                         if c.get("type") in ("Ready", "ContainersReady") else c for c in status.get("conditions") or []]
+                         if c.get("type") in ("Ready", "ContainersReady") else c
+                         for c in status.get("conditions") or []]
     out["containerStatuses"] = [dict(cs, ready=False, started=False, state={"terminated": {
         "exitCode": 0, "reason": "Completed", "finishedAt": stamp}}) for cs in status.get("containerStatuses") or []]
     return out

@@ -17,6 +17,7 @@ taint gets a ``kubevirt-evacuation-`` migration.
 """
 from __future__ import annotations
 
+import math
 import time
 from typing import Optional
 
@@ -30,13 +31,19 @@ from .virt import CONTROLLER_USER
 from .virtcommon import (EVACUATION_ANNOTATION, MIGRATION_FINALIZER, MIGRATION_JOB_LABEL, MIGRATION_SELECTOR_LABEL,
                          MIGRATION_TARGET_NODE_LABEL, NODE, NODE_NAME_LABEL, POD, UNSCHEDULABLE_TIMEOUT_ANNOTATION,
                          VMI, VMIM, eviction_strategy, flavor, get_condition, has_condition, migration_config,
-                         phase_transition, vmi_is_final, vmi_phase)
+                         parse_quantity, phase_transition, vmi_is_final, vmi_phase)
 from .vmi import active_pod, bind_pod, launcher_pods, patch_pod, start_pod
 
 ACTIVE_PHASES = ("Scheduling", "Scheduled", "PreparingTarget", "TargetReady", "Running")
 HANDED_OFF = ("PreparingTarget", "TargetReady", "Running")
-RUNNING_STEPS = 2  # memory transfer
+MIN_TRANSFER_STEPS = 2  # memory transfer: guest memory / bandwidthPerMigration, one step a second
 DEFAULT_UNSCHEDULABLE_TIMEOUT = 300
+
+
+def transfer_steps(store, vmi: dict) -> float:
+    """Seconds (steps) to copy the guest's memory at bandwidthPerMigration (at least 2)."""
+    bandwidth = parse_quantity(migration_config(store).get("bandwidthPerMigration")) or 64 * 2 ** 20
+    return max(float(MIN_TRANSFER_STEPS), math.ceil(launcher.guest_memory(vmi.get("spec") or {}) / bandwidth))
 
 
 def migration_pods(store, vmi: Optional[dict], migration: dict) -> list[dict]:
@@ -149,8 +156,13 @@ class MigrationController(Controller):
             self._begin_transfer(rt, migration, vmi)
         elif phase == "Running":
             self._complete(rt, migration, vmi, target)
-        if phase != (rt.store.get(VMIM, namespace, name) or {}).get("status", {}).get("phase", phase):
-            self._step(rt, key)
+        after = rt.store.get(VMIM, namespace, name)
+        new_phase = ((after or {}).get("status") or {}).get("phase", phase)
+        if after is not None and new_phase != phase:
+            if is_final(after):  # record the outcome and release the finalizer right away
+                self._finish(rt, after, rt.store.get(VMI, namespace, (after.get("spec") or {}).get("vmiName", "")))
+            else:
+                self._step(rt, key)
 
     # -- status helpers -------------------------------------------------------------------------
     def _set_phase(self, rt: Runtime, migration: dict, phase: str, extra=None) -> None:
@@ -297,7 +309,8 @@ class MigrationController(Controller):
             obj["status"]["migrationState"].update(startTimestamp=now_rfc3339(), mode="PreCopy")
         rt.service.mutate(VMI, vmi["metadata"]["namespace"], vmi["metadata"]["name"], started)
         self._set_phase(rt, migration, "Running")
-        self._step(rt, (VMIM, migration["metadata"]["namespace"], migration["metadata"]["name"]), RUNNING_STEPS)
+        self._step(rt, (VMIM, migration["metadata"]["namespace"], migration["metadata"]["name"]),
+                   transfer_steps(rt.store, vmi))
 
     def _complete(self, rt: Runtime, migration: dict, vmi: dict, target: dict) -> None:
         state = (vmi.get("status") or {}).get("migrationState") or {}
@@ -324,7 +337,8 @@ class MigrationController(Controller):
         rt.service.mutate(VMI, vmi["metadata"]["namespace"], vmi["metadata"]["name"], done)
         source = rt.store.get(POD, vmi["metadata"]["namespace"], source_name) if source_name else None
         if source is not None:
-            patch_pod(rt, source, status=lambda o: o.update(status=launcher.pod_completed_status(o.get("status") or {})))
+            patch_pod(rt, source, status=lambda o: o.update(
+                status=launcher.pod_completed_status(o.get("status") or {})))
         rt.record_event(vmi, "Migrated", f"The VirtualMachineInstance migrated to node {node}.",
                         component="virt-handler")
         rt.record_event(migration, "SuccessfulMigration", "Source node reported migration succeeded",
@@ -335,8 +349,9 @@ class MigrationController(Controller):
     def _cancel_before_handoff(self, rt: Runtime, migration: dict, target: Optional[dict]) -> None:
         if target is not None:
             self._delete_pod(rt, target)
-            rt.record_event(migration, "SuccessfulDelete", f"migration canceled and pod {target['metadata']['namespace']}"
-                            f"/{target['metadata']['name']} is deleted", component="virtualmachine-controller")
+            ref = f"{target['metadata']['namespace']}/{target['metadata']['name']}"
+            rt.record_event(migration, "SuccessfulDelete", f"migration canceled and pod {ref} is deleted",
+                            component="virtualmachine-controller")
         self._fail(rt, migration, "Migration failed due to being canceled", abort=True)
 
     def _abort(self, rt: Runtime, migration: dict, vmi: dict, target: Optional[dict]) -> None:

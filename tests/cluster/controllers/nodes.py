@@ -11,6 +11,7 @@ fewest running pods, then least requested memory, then name.
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 from collections import Counter
@@ -43,10 +44,14 @@ def pod_cidr(index: int, flavor_name: str) -> str:
     return f"10.244.{index % 256}.0/24"
 
 
+@functools.lru_cache(maxsize=4096)
+def _network_base(cidr: str) -> ipaddress.IPv4Address:
+    return ipaddress.ip_network(cidr).network_address
+
+
 def pod_ip(node: dict, n: int) -> str:
     """The n-th (0-based) pod address of a node's podCIDR (skipping the network and gateway)."""
-    network = ipaddress.ip_network(node["spec"]["podCIDR"])
-    return str(network.network_address + 3 + n)
+    return str(_network_base(node["spec"]["podCIDR"]) + 3 + n)
 
 
 def build_node(index: int, options: dict) -> dict:
@@ -96,7 +101,8 @@ def build_node(index: int, options: dict) -> dict:
                           {"type": "Hostname", "address": name}],
             "allocatable": allocatable, "capacity": capacity,
             "conditions": [
-                cond("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+                cond("MemoryPressure", "False", "KubeletHasSufficientMemory",
+                     "kubelet has sufficient memory available"),
                 cond("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
                 cond("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
                 cond("Ready", "True", "KubeletReady", "kubelet is posting ready status"),

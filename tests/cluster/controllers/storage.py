@@ -103,8 +103,8 @@ class StorageController(Controller):
             for spec in cat.STORAGE_CLASSES:
                 if rt.store.get(SC, None, spec["metadata"]["name"]) is None:
                     rt.service.create(SC, cat.class_object(spec))
-            if rt.store.get(CDI, None, cat.CDI_CR_NAME) is None:
-                cr = cat.cdi_cr()
+            cr = cat.cdi_cr(rt.options.get("flavor", "openshift"))
+            if rt.store.get(CDI, None, cr["metadata"]["name"]) is None:
                 stamp = now_rfc3339()
                 for cond in cr["status"]["conditions"]:
                     cond.update(lastTransitionTime=stamp, lastHeartbeatTime=stamp)

@@ -210,11 +210,13 @@ def cdiconfig_status(spec: dict[str, Any], classes: list[dict], upload_proxy: st
     return status
 
 
-def cdi_cr() -> dict[str, Any]:
-    """The CDI custom resource HyperConverged creates, reporting a deployed CDI."""
+def cdi_cr(flavor: str = "openshift") -> dict[str, Any]:
+    """The CDI custom resource (HyperConverged's on OpenShift, ``cdi`` upstream), reporting a deployed CDI."""
+    name = "cdi" if flavor == "kubernetes" else CDI_CR_NAME
+    version = "v1.61.1" if flavor == "kubernetes" else "v4.17.3"
     return {
         "apiVersion": "cdi.kubevirt.io/v1beta1", "kind": "CDI",
-        "metadata": {"name": CDI_CR_NAME, "labels": {"app": "kubevirt-hyperconverged",
+        "metadata": {"name": name, "labels": {"app": "kubevirt-hyperconverged",
                                                      "app.kubernetes.io/component": "storage",
                                                      "app.kubernetes.io/managed-by": "hco-operator",
                                                      "app.kubernetes.io/part-of": "hyperconverged-cluster"},
@@ -223,8 +225,8 @@ def cdi_cr() -> dict[str, Any]:
                                 "server": {"duration": "24h0m0s", "renewBefore": "12h0m0s"}},
                  "config": {"featureGates": ["HonorWaitForFirstConsumer", "DataVolumeClaimAdoption"]},
                  "infra": {}, "uninstallStrategy": "BlockUninstallIfWorkloadsExist", "workload": {}},
-        "status": {"phase": "Deployed", "operatorVersion": "v4.17.3", "targetVersion": "v4.17.3",
-                   "observedVersion": "v4.17.3",
+        "status": {"phase": "Deployed", "operatorVersion": version, "targetVersion": version,
+                   "observedVersion": version,
                    "conditions": [
                        {"type": "Available", "status": "True", "reason": "", "message": ""},
                        {"type": "Progressing", "status": "False", "reason": "", "message": ""},

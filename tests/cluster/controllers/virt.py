@@ -16,35 +16,48 @@ import logging
 from typing import Optional
 
 from ..api import errors
-from ..api.objects import now_rfc3339, owner_reference, set_condition
+from ..api.objects import now_rfc3339, owner_reference
 from ..api.resources import AdmissionRequest
 from ..api.store import Event
 from .instancetypes import FindError, apply_to_vmi_spec, find_instancetype, find_preference, status_ref
 from .runtime import Controller, Runtime
 from .virtcommon import (CREATED_BY_LABEL, DATASOURCE, DV, PVC, VM, VM_CONTROLLER_FINALIZER, VM_GENERATION_ANNOTATION,
-                         VMI, controller_ref, ensure_kubevirt_cr, feature_gates, get_condition, has_condition, is_controlled_by,
+                         VMI, clone, controller_ref, ensure_kubevirt_cr, feature_gates, has_condition, is_controlled_by,
                          is_hotpluggable, remove_condition, run_strategy, vmi_is_final, vmi_phase, volume_claim_name)
+from .virtapi import default_network, default_volume_disks, legacy_firmware_uuid
 from .virtsubresources import apply_volume_request
+from .vmstatus import (RESTART_REQUIRED_MESSAGE, dv_ready, printable_status, trim_state_change_requests,
+                       trim_volume_requests, vm_conditions)
 
 log = logging.getLogger("cluster.virt")
 CONTROLLER_USER = "system:serviceaccount:kubevirt:kubevirt-controller"
-RESTART_REQUIRED_MESSAGE = "a non-live-updatable field was changed in the template spec"
 
 
 # -- builders (shared with the seeder) ----------------------------------------------------------
 def expanded_template(store, vm: dict) -> tuple[dict, list[str]]:
-    """(template {metadata, spec} with instance type and preference applied, conflicts)."""
-    template = copy.deepcopy((vm.get("spec") or {}).get("template") or {})
+    """(template {metadata, spec} with instance type and preference applied, conflicts). Without an
+    instance type or preference this is the VM's own (frozen) template: do not modify it."""
+    template = (vm.get("spec") or {}).get("template") or {}
     instancetype, _ = find_instancetype(store, vm)
     preference, _ = find_preference(store, vm)
+    if instancetype is None and preference is None:
+        return template, []
+    template = clone(template)
     conflicts = apply_to_vmi_spec(instancetype, preference, template.setdefault("spec", {}),
                                   template.setdefault("metadata", {}))
     return template, conflicts
 
 
 def vmi_from_vm(store, vm: dict, *, start_paused: bool = False) -> dict:
-    """SetupVMIFromVM + the instance type: the VMI the controller creates (before admission)."""
-    template, conflicts = expanded_template(store, vm)
+    """SetupVMIFromVM + startVMI: default disks and pod network, then the instance type and
+    preference: the VMI the controller creates (before admission)."""
+    template = clone((vm.get("spec") or {}).get("template") or {})
+    tspec = template.setdefault("spec", {})
+    default_volume_disks(tspec)
+    default_network(tspec)
+    instancetype, _ = find_instancetype(store, vm)
+    preference, _ = find_preference(store, vm)
+    conflicts = apply_to_vmi_spec(instancetype, preference, tspec, template.setdefault("metadata", {}))
     if conflicts:
         raise FindError("VMI conflicts with instancetype spec in fields: [" + ", ".join(conflicts) + "]")
     meta = template.get("metadata") or {}
@@ -61,7 +74,6 @@ def vmi_from_vm(store, vm: dict, *, start_paused: bool = False) -> dict:
     }
     if start_paused:
         vmi["spec"]["startStrategy"] = "Paused"
-    from .virtapi import legacy_firmware_uuid
     vmi["spec"].setdefault("domain", {}).setdefault("firmware", {}).setdefault(
         "uuid", legacy_firmware_uuid(vm["metadata"]["name"]))
     return vmi
@@ -70,7 +82,7 @@ def vmi_from_vm(store, vm: dict, *, start_paused: bool = False) -> dict:
 def datavolume_from_template(store, vm: dict, template: dict) -> dict:
     """CreateDataVolumeManifest: the template, owned by the VM, sourceRef resolved when possible."""
     meta = template.get("metadata") or {}
-    spec = copy.deepcopy(template.get("spec") or {})
+    spec = clone(template.get("spec") or {})
     ref = spec.get("sourceRef")
     if ref and ref.get("kind", "DataSource") == "DataSource":
         source = store.get(DATASOURCE, ref.get("namespace") or vm["metadata"]["namespace"], ref.get("name", ""))
@@ -91,45 +103,21 @@ def datavolume_from_template(store, vm: dict, template: dict) -> dict:
 
 
 def _live_updatable_stripped(spec: dict) -> dict:
-    """The template spec without what LiveUpdate may change in a running VM."""
-    out = copy.deepcopy(spec)
-    domain = out.get("domain") or {}
-    (domain.get("cpu") or {}).pop("sockets", None)
-    (domain.get("memory") or {}).pop("guest", None)
-    for key in ("nodeSelector", "affinity", "tolerations"):
-        out.pop(key, None)
-    hot = {v["name"] for v in out.get("volumes") or () if is_hotpluggable(v)}
-    out["volumes"] = [v for v in out.get("volumes") or () if v["name"] not in hot]
-    devices = domain.get("devices") or {}
-    if "disks" in devices:
-        devices["disks"] = [d for d in devices["disks"] if d.get("name") not in hot]
-    (domain.get("firmware") or {}).pop("uuid", None)
+    """The template spec without what LiveUpdate may change in a running VM (a new dict that shares
+    the untouched parts of ``spec``; the caller must not modify either)."""
+    out = {k: v for k, v in spec.items() if k not in ("nodeSelector", "affinity", "tolerations")}
+    domain = dict(out.get("domain") or {})
+    for key, drop in (("cpu", "sockets"), ("memory", "guest"), ("firmware", "uuid")):
+        if key in domain:
+            domain[key] = {k: v for k, v in (domain[key] or {}).items() if k != drop}
+    hot = {v.get("name") for v in out.get("volumes") or () if is_hotpluggable(v)}
+    if hot:
+        out["volumes"] = [v for v in out.get("volumes") or () if v.get("name") not in hot]
+        devices = dict(domain.get("devices") or {})
+        devices["disks"] = [d for d in devices.get("disks") or () if d.get("name") not in hot]
+        domain["devices"] = devices
+    out["domain"] = domain
     return out
-
-
-def _dv_ready(dv: Optional[dict]) -> bool:
-    return (dv or {}).get("status", {}).get("phase") in ("Succeeded", "WaitForFirstConsumer", "PendingPopulation")
-
-
-def _dv_provisioning(dv: Optional[dict]) -> bool:
-    """storagetypes.HasDataVolumeProvisioning for one DataVolume."""
-    if dv is None:
-        return False
-    phase = (dv.get("status") or {}).get("phase")
-    if phase in ("Succeeded", "PendingPopulation"):
-        return False
-    bound = has_condition(dv, "Bound", "True")
-    return bound or phase != "WaitForFirstConsumer"
-
-
-def _dv_error(dv: Optional[dict]) -> bool:
-    if dv is None:
-        return False
-    if (dv.get("status") or {}).get("phase") == "Failed":
-        return True
-    running = get_condition(dv, "Running")
-    return running is not None and running.get("status") == "False" and running.get("reason") in ("Error",
-                                                                                                   "ImagePullFailed")
 
 
 class VirtualMachineController(Controller):
@@ -137,7 +125,9 @@ class VirtualMachineController(Controller):
     watches = (VM,)
 
     def __init__(self) -> None:
-        self._start_specs: dict[str, dict] = {}  # VMI uid -> expanded template spec it started with
+        # VMI uid -> (expanded template spec it started with, the same without live-updatable fields)
+        self._start_specs: dict[str, tuple[dict, dict]] = {}
+        self._spec_cache: dict[str, tuple[tuple, dict]] = {}  # VM uid -> ((uid, generation), expanded spec)
         self._reported: set[tuple[str, str]] = set()  # (dv uid, event reason) already recorded
 
     def start(self, rt: Runtime) -> None:
@@ -147,6 +137,8 @@ class VirtualMachineController(Controller):
         meta = event.obj["metadata"]
         ns = meta.get("namespace") or ""
         if event.gr == VM:
+            if event.type == "DELETED":
+                self._spec_cache.pop(meta["uid"], None)
             yield (VM, ns, meta["name"])
         elif event.gr == VMI:
             yield (VM, ns, meta["name"])
@@ -195,8 +187,6 @@ class VirtualMachineController(Controller):
                 if VM_CONTROLLER_FINALIZER not in (meta.get("finalizers") or []):
                     meta["finalizers"] = list(meta.get("finalizers") or []) + [VM_CONTROLLER_FINALIZER]
             vm = rt.service.mutate(VM, namespace, name, adopt) or vm
-        if vmi is not None and vmi["metadata"].get("uid") not in self._start_specs:
-            self._remember_start(rt, vm, vmi)
         try:
             find_instancetype(store, vm)
         except FindError as exc:
@@ -206,6 +196,8 @@ class VirtualMachineController(Controller):
                 find_preference(store, vm)
             except FindError as exc:
                 failure = ("FailedFindPreference", str(exc))
+        if vmi is not None and vmi["metadata"].get("uid") not in self._start_specs:
+            self._remember_start(rt, vm, vmi)
         if failure is None:
             failure = self._sync(rt, vm, vmi)
         self._update_status(rt, namespace, name, failure)
@@ -248,7 +240,7 @@ class VirtualMachineController(Controller):
                 rt.record_event(vm, "SuccessfulDataVolumeCreate", f"Created DataVolume {dv_name}",
                                 component="virtualmachine-controller")
                 continue
-            if _dv_ready(dv):
+            if dv_ready(dv):
                 continue
             if (dv.get("status") or {}).get("phase") == "Failed" and \
                     (dv["metadata"]["uid"], "failed") not in self._reported:
@@ -347,24 +339,34 @@ class VirtualMachineController(Controller):
         rt.service.mutate(VM, vm["metadata"]["namespace"], vm["metadata"]["name"], apply, subresource="status")
 
     # -- restart required, live updates, hot-plug ------------------------------------------------
-    def _remember_start(self, rt: Runtime, vm: dict, vmi: dict) -> None:
+    def _current_spec(self, rt: Runtime, vm: dict) -> Optional[dict]:
+        """The VM's template spec with its instance type applied (cached per VM resourceVersion)."""
+        key = (vm["metadata"]["uid"], vm["metadata"].get("generation"))
+        cached = self._spec_cache.get(vm["metadata"]["uid"])
+        if cached is not None and cached[0] == key:
+            return cached[1]
         try:
             template, _ = expanded_template(rt.store, vm)
         except FindError:
-            template = copy.deepcopy((vm.get("spec") or {}).get("template") or {})
-        self._start_specs[vmi["metadata"]["uid"]] = _live_updatable_stripped(template.get("spec") or {})
+            return None
+        spec = template.get("spec") or {}
+        self._spec_cache[vm["metadata"]["uid"]] = (key, spec)
+        return spec
+
+    def _remember_start(self, rt: Runtime, vm: dict, vmi: dict) -> None:
+        spec = self._current_spec(rt, vm)
+        if spec is None:
+            spec = ((vm.get("spec") or {}).get("template") or {}).get("spec") or {}
+        self._start_specs[vmi["metadata"]["uid"]] = (spec, _live_updatable_stripped(spec))
 
     def _restart_required(self, rt: Runtime, vm: dict, vmi: Optional[dict]) -> bool:
         if vmi is None or vmi_is_final(vmi):
             return False
         started = self._start_specs.get(vmi["metadata"]["uid"])
-        if started is None:
+        spec = self._current_spec(rt, vm)
+        if started is None or spec is None or spec is started[0]:
             return False
-        try:
-            template, _ = expanded_template(rt.store, vm)
-        except FindError:
-            return False
-        return _live_updatable_stripped(template.get("spec") or {}) != started
+        return _live_updatable_stripped(spec) != started[1]
 
     def _apply_volume_requests(self, rt: Runtime, vm: dict, vmi: Optional[dict]) -> None:
         """handleVolumeRequests: apply status.volumeRequests to the VM template and the running VMI."""
@@ -392,41 +394,49 @@ class VirtualMachineController(Controller):
         """LiveUpdate rollout: push placement, CPU sockets and guest memory changes (and, with the
         DeclarativeHotplugVolumes gate, hot-pluggable volumes) to the running VMI, unless a restart
         is required anyway."""
-        if self._restart_required(rt, vm, vmi):
+        tspec = self._current_spec(rt, vm)
+        if tspec is None or self._restart_required(rt, vm, vmi):
             return
-        try:
-            template, _ = expanded_template(rt.store, vm)
-        except FindError:
-            return
-        tspec = template.get("spec") or {}
+        started = self._start_specs.get(vmi["metadata"]["uid"])
+        if started is not None and started[0] is tspec:
+            return  # nothing changed since the VMI started
         declarative = "DeclarativeHotplugVolumes" in feature_gates(rt.store)
+        spec = vmi.get("spec") or {}
+        desired = {key: tspec[key] for key in ("nodeSelector", "affinity", "tolerations") if key in tspec}
+        current = {key: spec[key] for key in ("nodeSelector", "affinity", "tolerations") if key in spec}
+        sockets = ((tspec.get("domain") or {}).get("cpu") or {}).get("sockets")
+        guest = ((tspec.get("domain") or {}).get("memory") or {}).get("guest")
+        wanted = {v["name"]: v for v in tspec.get("volumes") or () if is_hotpluggable(v)} if declarative else {}
+        present = {v["name"] for v in spec.get("volumes") or ()}
+        plugged = {v["name"] for v in spec.get("volumes") or () if is_hotpluggable(v)}
+        domain = spec.get("domain") or {}
+        changed = (desired != current or (sockets and sockets != domain.get("cpu", {}).get("sockets"))
+                   or (guest and guest != domain.get("memory", {}).get("guest"))
+                   or (declarative and (set(wanted) - present or plugged - set(wanted))))
+        if not changed:
+            return
 
         def sync(obj: dict) -> None:
-            spec = obj["spec"]
+            vspec = obj["spec"]
             for key in ("nodeSelector", "affinity", "tolerations"):
-                if key in tspec:
-                    spec[key] = copy.deepcopy(tspec[key])
+                if key in desired:
+                    vspec[key] = copy.deepcopy(desired[key])
                 else:
-                    spec.pop(key, None)
-            cpu = (tspec.get("domain") or {}).get("cpu") or {}
-            if cpu.get("sockets"):
-                spec.setdefault("domain", {}).setdefault("cpu", {})["sockets"] = cpu["sockets"]
-            guest = ((tspec.get("domain") or {}).get("memory") or {}).get("guest")
+                    vspec.pop(key, None)
+            if sockets:
+                vspec.setdefault("domain", {}).setdefault("cpu", {})["sockets"] = sockets
             if guest:
-                spec.setdefault("domain", {}).setdefault("memory", {})["guest"] = guest
+                vspec.setdefault("domain", {}).setdefault("memory", {})["guest"] = guest
             if declarative:
-                wanted = {v["name"]: v for v in tspec.get("volumes") or () if is_hotpluggable(v)}
-                present = {v["name"] for v in spec.get("volumes") or ()}
                 disks = {d.get("name"): d for d in (tspec.get("domain") or {}).get("devices", {}).get("disks") or ()}
                 for vname, volume in wanted.items():
                     if vname not in present:
-                        source = {k: v for k, v in volume.items() if k != "name"}
-                        apply_volume_request(spec, {"addVolumeOptions": {
+                        source = copy.deepcopy({k: v for k, v in volume.items() if k != "name"})
+                        apply_volume_request(vspec, {"addVolumeOptions": {
                             "name": vname, "disk": disks.get(vname, {"name": vname, "disk": {"bus": "scsi"}}),
                             "volumeSource": source}})
-                for volume in list(spec.get("volumes") or ()):
-                    if is_hotpluggable(volume) and volume["name"] not in wanted:
-                        apply_volume_request(spec, {"removeVolumeOptions": {"name": volume["name"]}})
+                for vname in plugged - set(wanted):
+                    apply_volume_request(vspec, {"removeVolumeOptions": {"name": vname}})
         rt.service.mutate(VMI, vmi["metadata"]["namespace"], vmi["metadata"]["name"], sync)
 
     # -- status ---------------------------------------------------------------------------------
@@ -438,7 +448,7 @@ class VirtualMachineController(Controller):
         vmi = store.get(VMI, namespace, name)
         if vmi is not None and not is_controlled_by(vmi, vm):
             vmi = None
-        status = copy.deepcopy(vm.get("status") or {})
+        status = dict(vm.get("status") or {})  # keys are replaced, nested values never edited
         status["created"] = vmi is not None
         status["ready"] = vmi is not None and has_condition(vmi, "Ready", "True")
         strategy = run_strategy(vm)
@@ -448,15 +458,15 @@ class VirtualMachineController(Controller):
             generation = (vmi["metadata"].get("annotations") or {}).get(VM_GENERATION_ANNOTATION)
             if generation is not None:
                 started = self._start_specs.get(vmi["metadata"]["uid"])
-                if started is not None and not self._restart_required(rt, vm, vmi) and \
-                        int(generation) != vm["metadata"].get("generation", 1) and self._same_template(rt, vm, vmi):
+                if started is not None and int(generation) != vm["metadata"].get("generation", 1) and \
+                        started[0] == self._current_spec(rt, vm):
                     generation = str(vm["metadata"].get("generation", 1))
                     self._bump_generation(rt, vmi, generation)
                 status["observedGeneration"] = int(generation)
                 status["desiredGeneration"] = vm["metadata"].get("generation", 1)
-        self._trim_requests(status, vmi)
-        self._trim_volume_requests(vm, status)
-        conditions = self._conditions(status.get("conditions") or [], vmi, failure)
+        trim_state_change_requests(status, vmi)
+        trim_volume_requests(vm, status)
+        conditions = vm_conditions(status.get("conditions") or [], vmi, failure)
         if self._restart_required(rt, vm, vmi):
             if not has_condition({"status": {"conditions": conditions}}, "RestartRequired"):
                 conditions.append({"type": "RestartRequired", "status": "True", "lastProbeTime": None,
@@ -474,7 +484,7 @@ class VirtualMachineController(Controller):
                 status[key] = ref
             elif not (vm["spec"].get("instancetype" if key == "instancetypeRef" else "preference")):
                 status.pop(key, None)
-        status["printableStatus"] = self._printable(store, vm, vmi)
+        status["printableStatus"] = printable_status(store, vm, vmi)
         if status != (vm.get("status") or {}):
             def write(obj: dict) -> None:
                 obj["status"] = status
@@ -485,149 +495,11 @@ class VirtualMachineController(Controller):
             rt.service.remove_finalizer(VMI, namespace, name, VM_CONTROLLER_FINALIZER)
             self._start_specs.pop(vmi["metadata"]["uid"], None)
 
-    def _same_template(self, rt: Runtime, vm: dict, vmi: dict) -> bool:
-        started = self._start_specs.get(vmi["metadata"]["uid"])
-        try:
-            template, _ = expanded_template(rt.store, vm)
-        except FindError:
-            return False
-        return started == _live_updatable_stripped(template.get("spec") or {})
-
     @staticmethod
     def _bump_generation(rt: Runtime, vmi: dict, generation: str) -> None:
         def bump(obj: dict) -> None:
             obj["metadata"].setdefault("annotations", {})[VM_GENERATION_ANNOTATION] = generation
         rt.service.mutate(VMI, vmi["metadata"]["namespace"], vmi["metadata"]["name"], bump)
-
-    @staticmethod
-    def _trim_requests(status: dict, vmi: Optional[dict]) -> None:
-        """isTrimFirstChangeRequestNeeded: drop the first request once it has been acted upon."""
-        requests = status.get("stateChangeRequests") or []
-        if not requests:
-            status.pop("stateChangeRequests", None)
-            return
-        first = requests[0]
-        trim = False
-        if first.get("action") == "Stop":
-            trim = vmi is None or not first.get("uid") or first.get("uid") != vmi["metadata"]["uid"]
-        elif first.get("action") == "Start":
-            trim = vmi is not None and not vmi["metadata"].get("deletionTimestamp") and not vmi_is_final(vmi)
-        if trim:
-            requests = requests[1:]
-        if requests:
-            status["stateChangeRequests"] = requests
-        else:
-            status.pop("stateChangeRequests", None)
-
-    @staticmethod
-    def _trim_volume_requests(vm: dict, status: dict) -> None:
-        requests = status.get("volumeRequests")
-        if not requests:
-            status.pop("volumeRequests", None)
-            return
-        tspec = ((vm.get("spec") or {}).get("template") or {}).get("spec") or {}
-        volumes = {v.get("name") for v in tspec.get("volumes") or ()}
-        disks = {d.get("name") for d in (tspec.get("domain") or {}).get("devices", {}).get("disks") or ()}
-        kept = []
-        for request in requests:
-            add, rem = request.get("addVolumeOptions"), request.get("removeVolumeOptions")
-            name = (add or rem or {}).get("name")
-            done = (add and name in volumes and name in disks) or (rem and name not in volumes and name not in disks)
-            if not done:
-                kept.append(request)
-        if kept:
-            status["volumeRequests"] = kept
-        else:
-            status.pop("volumeRequests", None)
-
-    @staticmethod
-    def _conditions(current: list[dict], vmi: Optional[dict], failure: Optional[tuple[str, str]]) -> list[dict]:
-        ignore = ("Ready", "Failure", "RestartRequired")
-        # Without a VMI virt-controller leaves the mirrored conditions as they were (syncConditions).
-        kept = ("Failure", "RestartRequired") if vmi is not None else None
-        conditions = [c for c in current if c.get("type") != "Ready" and (kept is None or c.get("type") in kept)]
-        if vmi is None:
-            ready = {"type": "Ready", "status": "False", "reason": "VMINotExists", "message": "VMI does not exist",
-                     "lastProbeTime": None, "lastTransitionTime": now_rfc3339()}
-        else:
-            vmi_ready = get_condition(vmi, "Ready")
-            if vmi_ready is None:
-                ready = {"type": "Ready", "status": "False", "reason": "VMIConditionMissing",
-                         "message": "VMI is missing the Ready condition", "lastProbeTime": None,
-                         "lastTransitionTime": now_rfc3339()}
-            else:
-                ready = dict(vmi_ready)
-        conditions = set_condition([c for c in current if c.get("type") == "Ready"], ready) + conditions
-        if failure is None:
-            conditions = remove_condition(conditions, "Failure")
-        else:
-            old = get_condition({"status": {"conditions": conditions}}, "Failure")
-            if old is None or old.get("reason") != failure[0] or old.get("message") != failure[1]:
-                conditions = remove_condition(conditions, "Failure") + [{
-                    "type": "Failure", "status": "True", "reason": failure[0], "message": failure[1],
-                    "lastProbeTime": None, "lastTransitionTime": now_rfc3339()}]
-        if vmi is not None:
-            for cond in (vmi.get("status") or {}).get("conditions") or ():
-                if cond.get("type") not in ignore:
-                    conditions.append(dict(cond))
-        return conditions
-
-    @staticmethod
-    def _printable(store, vm: dict, vmi: Optional[dict]) -> str:
-        """setPrintableStatus: the first matching status in KubeVirt's precedence order."""
-        ns = vm["metadata"]["namespace"]
-        tspec = ((vm.get("spec") or {}).get("template") or {}).get("spec") or {}
-        volumes = tspec.get("volumes") or []
-        dvs = [store.get(DV, ns, v["dataVolume"]["name"]) for v in volumes if v.get("dataVolume")]
-        final = vmi_is_final(vmi)
-        phase = vmi_phase(vmi)
-        paused = has_condition(vmi, "Paused", "True")
-        migration = ((vmi or {}).get("status") or {}).get("migrationState") or {}
-        if vm["metadata"].get("deletionTimestamp"):
-            return "Terminating"
-        if vmi is not None and not final and vmi["metadata"].get("deletionTimestamp"):
-            return "Stopping"
-        if vmi is not None and migration.get("startTimestamp") and not migration.get("endTimestamp"):
-            return "Migrating"
-        if phase == "Running":
-            return "Paused" if paused else "Running"
-        if has_condition(vmi, "Synchronized", "False", "FailedPvcNotFound"):
-            return "ErrorPvcNotFound"
-        if any(_dv_error(dv) for dv in dvs):
-            return "DataVolumeError"
-        if has_condition(vmi, "PodScheduled", "False", "Unschedulable"):
-            return "ErrorUnschedulable"
-        if any(_dv_provisioning(dv) for dv in dvs):
-            return "Provisioning"
-        if _set_to_start(vm, vmi) and any(
-                (store.get(PVC, ns, volume_claim_name(v)) or {"status": {"phase": "Bound"}})
-                .get("status", {}).get("phase") != "Bound" for v in volumes if volume_claim_name(v)):
-            return "WaitingForVolumeBinding"
-        if vmi is not None and phase in ("", "Pending", "Scheduling", "Scheduled"):
-            return "Starting"
-        if vmi is None or final:
-            return "Stopped"
-        return "Unknown"
-
-
-def _set_to_start(vm: dict, vmi: Optional[dict]) -> bool:
-    strategy = run_strategy(vm)
-    requests = (vm.get("status") or {}).get("stateChangeRequests") or []
-    first = requests[0] if requests else {}
-    if strategy == "Always":
-        return True
-    if strategy == "Manual":
-        if vmi is not None:
-            return not (first.get("action") == "Stop" and first.get("uid") == vmi["metadata"]["uid"])
-        return first.get("action") == "Start"
-    if strategy == "RerunOnFailure":
-        if vmi is not None:
-            return vmi_phase(vmi) != "Succeeded"
-        return first.get("action") == "Start" or (vm.get("status") or {}).get("runStrategy") != strategy
-    if strategy == "Once":
-        return vmi is None
-    return False
-
 
 def event_store_vms(controller: VirtualMachineController, namespace: str) -> list[dict]:
     rt = getattr(controller, "rt", None)

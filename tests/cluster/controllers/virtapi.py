@@ -22,8 +22,8 @@ from ..api.resources import AdmissionRequest
 from .instancetypes import CONFLICT_FMT, FindError, apply_to_vmi_spec, find_instancetype, find_preference
 from .runtime import Controller, Runtime
 from .virtcommon import (DOMAIN_ANNOTATION, MACHINE_TYPE, MIGRATION_FINALIZER, MIGRATION_SELECTOR_LABEL, POD,
-                         RUN_STRATEGIES, VM, VMI, VMI_FINALIZER, VMIM, eviction_strategy, flavor, has_condition,
-                         parse_quantity, vmi_is_final, webhook_denied)
+                         RUN_STRATEGIES, VM, VMI, VMI_FINALIZER, VMIM, eviction_strategy, flavor, format_bytes,
+                         has_condition, parse_quantity, vmi_is_final, webhook_denied)
 from . import virtsubresources
 
 FIRMWARE_UUID_NS = uuid.UUID("6a1a24a1-4061-4607-8bf4-a3963d0c5895")
@@ -44,6 +44,24 @@ def default_vm(vm: dict, options: dict) -> None:
     machine = domain.get("machine") or {}
     if not machine.get("type"):
         domain["machine"] = dict(machine, type=MACHINE_TYPE[flavor(options)])
+
+
+def default_volume_disks(spec: dict) -> None:
+    """SetDefaultVolumeDisk: a disk for every volume that has none."""
+    disks = spec.setdefault("domain", {}).setdefault("devices", {}).setdefault("disks", [])
+    names = {d.get("name") for d in disks}
+    for volume in spec.get("volumes") or ():
+        if volume["name"] not in names and not volume.get("memoryDump"):
+            disks.append({"name": volume["name"]})
+
+
+def default_network(spec: dict) -> None:
+    """SetDefaultNetworkInterface: the pod network with the cluster's default (masquerade) binding."""
+    devices = spec.setdefault("domain", {}).setdefault("devices", {})
+    autoattach = devices.get("autoattachPodInterface") is not False
+    if not devices.get("interfaces") and not spec.get("networks") and autoattach:
+        devices["interfaces"] = [{"name": "default", "masquerade": {}}]
+        spec["networks"] = [{"name": "default", "pod": {}}]
 
 
 def default_vmi(vmi: dict, options: dict) -> None:
@@ -74,7 +92,6 @@ def default_vmi(vmi: dict, options: dict) -> None:
     if memory.get("guest") and not requests.get("memory"):
         resources["requests"] = dict(requests, memory=memory["guest"])
     if memory.get("guest") and not memory.get("maxGuest"):
-        from .virtcommon import format_bytes
         memory["maxGuest"] = format_bytes(parse_quantity(memory["guest"]) * 4)
     if memory:
         domain["memory"] = memory
@@ -82,12 +99,9 @@ def default_vmi(vmi: dict, options: dict) -> None:
     firmware = domain.setdefault("firmware", {})
     firmware.setdefault("uuid", legacy_firmware_uuid(meta.get("name", "")))
     devices = domain.setdefault("devices", {})
-    disks = devices.setdefault("disks", [])
-    names = {d.get("name") for d in disks}
-    for volume in spec.get("volumes") or ():
-        if volume["name"] not in names and not volume.get("memoryDump"):
-            disks.append({"name": volume["name"]})
-    for disk in disks:
+    default_volume_disks(spec)
+    default_network(spec)
+    for disk in devices["disks"]:
         if not any(k in disk for k in ("disk", "cdrom", "lun")):
             disk["disk"] = {}
         for kind in ("disk", "lun"):
@@ -97,9 +111,6 @@ def default_vmi(vmi: dict, options: dict) -> None:
             disk["cdrom"].setdefault("bus", "sata")
             disk["cdrom"].setdefault("readonly", True)
             disk["cdrom"].setdefault("tray", "closed")
-    if not devices.get("interfaces") and not spec.get("networks") and devices.get("autoattachPodInterface") is not False:
-        devices["interfaces"] = [{"name": "default", "masquerade": {}}]
-        spec["networks"] = [{"name": "default", "pod": {}}]
     status = vmi.setdefault("status", {})
     status.setdefault("guestOSInfo", {})
     status.setdefault("currentCPUTopology", {k: cpu[k] for k in ("cores", "sockets", "threads")})
@@ -110,7 +121,10 @@ def default_vmi(vmi: dict, options: dict) -> None:
 
 # -- validation ---------------------------------------------------------------------------------
 def _cause(reason: str, message: str, field: str) -> dict:
-    return {"reason": reason, "message": message, "field": field}
+    cause = {"reason": reason, "message": message}
+    if field:
+        cause["field"] = field
+    return cause
 
 
 def validate_vm(store, vm: dict) -> list[dict]:
@@ -224,6 +238,13 @@ class VirtApi(Controller):
             if causes:
                 raise webhook_denied("virtualmachineinstances-create-validator.kubevirt.io", summary(causes),
                                      422, "Invalid", causes)
+        elif request.operation == "UPDATE" and new is not None and old is not None and not request.subresource \
+                and (new.get("spec") or {}) != (old.get("spec") or {}) and not request.user.startswith(
+                    ("system:serviceaccount:kubevirt:", "system:serviceaccount:openshift-cnv:")):
+            # Only KubeVirt's service accounts change a VMI spec (through the subresources).
+            causes = [_cause("FieldValueNotSupported", "update of VMI object is restricted", "")]
+            raise webhook_denied("virtualmachineinstances-update-validator.kubevirt.io", summary(causes),
+                                 422, "Invalid", causes)
 
     # -- migrations -----------------------------------------------------------------------------
     def mutate_migration(self, request: AdmissionRequest, new: Optional[dict], old: Optional[dict]) -> None:

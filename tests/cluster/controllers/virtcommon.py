@@ -4,6 +4,7 @@ CR (where it lives, its defaults, reading its configuration), quantities and con
 """
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Any, Iterable, Optional
@@ -95,8 +96,7 @@ def build_kubevirt_cr(options: dict) -> dict:
              ("Degraded", "False", "All components are ready."), ("Created", "True", "All resources were created.")]
     return {
         "apiVersion": "kubevirt.io/v1", "kind": "KubeVirt",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels,
-                     "finalizers": ["foregroundDeleteKubeVirt"]},
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
         "spec": {"certificateRotateStrategy": {}, "configuration": configuration, "customizeComponents": {},
                  "imagePullPolicy": "IfNotPresent",
                  "workloadUpdateStrategy": {"workloadUpdateMethods": ["LiveMigrate"], "batchEvictionSize": 10,
@@ -240,6 +240,11 @@ def format_cpu(cores: float) -> str:
 
 
 # -- misc ---------------------------------------------------------------------------------------
+def clone(value: Any) -> Any:
+    """A deep copy of JSON data (several times faster than copy.deepcopy)."""
+    return json.loads(json.dumps(value))
+
+
 def volume_claim_name(volume: dict) -> str:
     """PVCNameFromVirtVolume: the claim behind a persistentVolumeClaim or dataVolume volume."""
     if volume.get("persistentVolumeClaim"):

@@ -36,13 +36,15 @@ def register(rt: Runtime) -> None:
         ("virtualmachines", "start", api.start), ("virtualmachines", "stop", api.stop),
         ("virtualmachines", "restart", api.restart), ("virtualmachines", "migrate", api.migrate),
         ("virtualmachines", "addvolume", api.vm_add_volume), ("virtualmachines", "removevolume", api.vm_remove_volume),
-        ("virtualmachines", "expand-spec", api.expand_spec), ("virtualmachines", "evacuate/cancel", api.vm_evacuate_cancel),
+        ("virtualmachines", "expand-spec", api.expand_spec),
+        ("virtualmachines", "evacuate/cancel", api.vm_evacuate_cancel),
         ("virtualmachineinstances", "pause", api.pause), ("virtualmachineinstances", "unpause", api.unpause),
         ("virtualmachineinstances", "softreboot", api.softreboot), ("virtualmachineinstances", "reset", api.reset),
         ("virtualmachineinstances", "freeze", api.freeze), ("virtualmachineinstances", "unfreeze", api.unfreeze),
         ("virtualmachineinstances", "addvolume", api.vmi_add_volume),
         ("virtualmachineinstances", "removevolume", api.vmi_remove_volume),
-        ("virtualmachineinstances", "guestosinfo", api.guestosinfo), ("virtualmachineinstances", "userlist", api.userlist),
+        ("virtualmachineinstances", "guestosinfo", api.guestosinfo),
+        ("virtualmachineinstances", "userlist", api.userlist),
         ("virtualmachineinstances", "filesystemlist", api.filesystemlist),
         ("virtualmachineinstances", "evacuate/cancel", api.vmi_evacuate_cancel),
     ]
@@ -156,7 +158,8 @@ class Subresources:
                 start["data"] = {"paused": "true"}
             strategy = run_strategy(vm)
             if strategy == "Halted":
-                template_paused = ((vm["spec"].get("template") or {}).get("spec") or {}).get("startStrategy") == "Paused"
+                template_spec = (vm["spec"].get("template") or {}).get("spec") or {}
+                template_paused = template_spec.get("startStrategy") == "Paused"
                 if paused and not template_paused:
                     self._write_vm_status(vm, change_requests(vm, start), dry)
                 else:
@@ -303,7 +306,8 @@ class Subresources:
         with self.store.lock:
             vmi = self._running_vmi(call, "VM is not running")
             if (vmi["spec"].get("livenessProbe") or {}) and not vmi["spec"]["livenessProbe"].get("guestAgentPing"):
-                raise errors.ApiError(403, "Forbidden", f'virtualmachineinstance.kubevirt.io "{call.name}" is forbidden: '
+                raise errors.ApiError(403, "Forbidden",
+                                      f'virtualmachineinstance.kubevirt.io "{call.name}" is forbidden: '
                                       "Pausing VMIs with a non-GuestAgentPing LivenessProbe is not supported",
                                       {"name": call.name, "group": "kubevirt.io", "kind": "virtualmachineinstance"})
             if get_condition(vmi, "Paused") is not None:
@@ -420,9 +424,7 @@ class Subresources:
     def _volume_options(self, call: SubresourceCall, remove: bool) -> tuple[dict, bool]:
         if not feature_gates(self.store) & {"HotplugVolumes", "DeclarativeHotplugVolumes"}:
             raise errors.bad_request(HOTPLUG_DISABLED)
-        if call.body is None:
-            raise errors.bad_request("Request with no body, a new name is expected as the request body")
-        opts = decode_body(call)
+        opts = decode_body(call)  # over HTTP the body is never nil: an empty one decodes to {}
         label = "RemoveVolumeOptions" if remove else "AddVolumeOptions"
         if not opts.get("name"):
             raise errors.bad_request(f"{label} requires name to be set")
@@ -520,7 +522,8 @@ class Subresources:
                                    "name already exists")
                 if src_name and src_name in ((volume.get("dataVolume") or {}).get("name"),
                                              (volume.get("persistentVolumeClaim") or {}).get("claimName")):
-                    raise conflict(resource, name, f"Unable to add volume source [{src_name}] because it already exists")
+                    raise conflict(resource, name,
+                                   f"Unable to add volume source [{src_name}] because it already exists")
             return
         for volume in volumes:
             if rem["name"] in (volume.get("name"), (volume.get("dataVolume") or {}).get("name"),
@@ -554,8 +557,6 @@ class Subresources:
                     raise errors.bad_request(f'Node "{node_name}" has NodeDrainTaintKey "{taint_key}:NoSchedule"')
             if not status.get("evacuationNodeName"):
                 return 200, None
-            if call.body is None:
-                raise errors.bad_request("No body")
             opts = decode_body(call)
             if opts.get("evacuationNodeName", "") != status["evacuationNodeName"]:
                 raise errors.internal("the server rejected our request due to an error in our request")

@@ -26,10 +26,11 @@ from .nodes import allocate_pod_ip, schedule
 from .runtime import Controller, Runtime
 from .virtcommon import (DOMAIN_ANNOTATION, DV, GUEST_SHUTDOWN_ANNOTATION, MIGRATION_JOB_LABEL, NODE,
                          NODE_NAME_LABEL, POD, PVC, VM, VM_CONTROLLER_FINALIZER, VMI, VMI_FINALIZER, controller_ref,
-                         flavor, format_bytes, get_condition, is_hotpluggable, phase_transition, remove_condition, vmi_is_final,
-                         vmi_phase, volume_claim_name)
+                         flavor, format_bytes, get_condition, is_hotpluggable, phase_transition, remove_condition,
+                         vmi_is_final, vmi_phase, volume_claim_name)
 
 UNSCHEDULABLE_RETRY_STEPS = 10
+NAD = ("k8s.cni.cncf.io", "network-attachment-definitions")
 WAIT_STEPS = 5
 
 
@@ -171,12 +172,36 @@ class VirtualMachineInstanceController(Controller):
     # -- phases ---------------------------------------------------------------------------------
     def _missing_claims(self, rt: Runtime, vmi: dict) -> list[str]:
         ns = vmi["metadata"]["namespace"]
-        return [volume_claim_name(v) for v in vmi.get("spec", {}).get("volumes") or ()
-                if volume_claim_name(v) and not is_hotpluggable(v) and rt.store.get(PVC, ns, volume_claim_name(v)) is None
-                and rt.store.get(DV, ns, volume_claim_name(v)) is None]
+        claims = [volume_claim_name(v) for v in vmi.get("spec", {}).get("volumes") or () if not is_hotpluggable(v)]
+        return [c for c in claims if c and rt.store.get(PVC, ns, c) is None and rt.store.get(DV, ns, c) is None]
+
+    def _missing_nad(self, rt: Runtime, vmi: dict) -> str:
+        """NetworkToResource: the first Multus network whose NetworkAttachmentDefinition is missing."""
+        ns = vmi["metadata"]["namespace"]
+        for _, ref, _ in launcher.multus_networks(vmi):
+            nad_ns, _, nad_name = ref.rpartition("/")
+            if rt.store.get(NAD, nad_ns or ns, nad_name) is None:
+                return f"{nad_ns or ns}/{nad_name}"
+        return ""
 
     def _pending(self, rt: Runtime, vmi: dict, key: tuple) -> None:
         missing = self._missing_claims(rt, vmi)
+        nad = "" if missing else self._missing_nad(rt, vmi)
+        if nad:
+            message = f"failed to render launch manifest: failed to locate network attachment definition {nad}"
+
+            def nad_missing(obj: dict) -> None:
+                status = obj.setdefault("status", {})
+                phase_transition(status, "Pending")
+                status["conditions"] = _set(_set(status.get("conditions") or [], _ready(
+                    "False", "PodNotExists", "virt-launcher pod has not yet been scheduled")), {
+                    "type": "Synchronized", "status": "False", "reason": "FailedCreate", "message": message,
+                    "lastProbeTime": None, "lastTransitionTime": now_rfc3339()})
+            if self._write(rt, vmi, nad_missing) is not vmi:
+                rt.record_event(vmi, "FailedCreate", f"Error creating pod: {message}", event_type="Warning",
+                                component="virtualmachine-controller")
+            self._step(rt, key, WAIT_STEPS)
+            return
         if missing:
             message = f"failed to render launch manifest: the pvc {missing[0]} doesn't exist"
 
@@ -288,9 +313,11 @@ class VirtualMachineInstanceController(Controller):
             self._sync_pod_pause(rt, pod, paused)
             self._step(rt, key)
             return
-        before = vmi
-        after = self._write(rt, vmi, lambda obj: self._running_update(rt, obj, pod))
-        if after is not before:
+        # _running_update replaces status keys, never edits nested values: a shallow copy will do
+        work = dict(vmi, metadata=dict(vmi["metadata"]), status=dict(vmi.get("status") or {}))
+        self._running_update(rt, work, pod)
+        if work["status"] != vmi.get("status"):  # most reconciles of a running guest change nothing
+            rt.service.update(VMI, work, check_rv=False)
             self._step(rt, key)
 
     def _running_update(self, rt: Runtime, vmi: dict, pod: dict) -> None:
@@ -302,7 +329,8 @@ class VirtualMachineInstanceController(Controller):
                                        "reason": ready_pod.get("reason", ""), "message": ready_pod.get("message", ""),
                                        "lastProbeTime": None, "lastTransitionTime": now_rfc3339()})
         agent = get_condition(vmi, "AgentConnected") is not None
-        guest = detect_guest(rt.store, vmi) if not agent else None
+        paused = get_condition(vmi, "Paused") is not None  # a paused guest's agent does not answer
+        guest = detect_guest(rt.store, vmi) if not agent and not paused else None
         if guest is not None:
             conditions = _set(conditions, {"type": "AgentConnected", "status": "True", "lastProbeTime": None,
                                            "lastTransitionTime": now_rfc3339()})
@@ -332,14 +360,15 @@ class VirtualMachineInstanceController(Controller):
         running = vmi_phase(vmi) in ("Running", "Scheduled")
         for pod in launcher_pods(rt.store, vmi):
             if pod["status"].get("phase") not in ("Succeeded", "Failed"):
-                patch_pod(rt, pod, status=lambda o: o.update(status=launcher.pod_completed_status(o.get("status") or {})))
+                patch_pod(rt, pod, status=_complete_pod)
 
         def stop(obj: dict) -> None:
             status = obj.setdefault("status", {})
             phase_transition(status, "Succeeded" if running else "Failed")
             conditions = [c for c in status.get("conditions") or []
                           if c.get("type") not in ("AgentConnected", "PodScheduled", "Synchronized")]
-            status["conditions"] = _set(conditions, _ready("False", "PodTerminating", "virt-launcher pod is terminating"))
+            status["conditions"] = _set(conditions, _ready("False", "PodTerminating",
+                                                           "virt-launcher pod is terminating"))
         self._write(rt, vmi, stop)
         if running:
             rt.record_event(vmi, "ShuttingDown" if deleted else "Stopped",
@@ -457,7 +486,8 @@ class VirtualMachineInstanceController(Controller):
                 entries.append(entry)
                 continue
             entry = dict(entry)
-            if entry.get("phase") == "Pending" and pvc is not None and (pvc.get("status") or {}).get("phase") == "Bound":
+            bound = pvc is not None and (pvc.get("status") or {}).get("phase") == "Bound"
+            if entry.get("phase") == "Pending" and bound:
                 entry.update(phase="Bound", reason="PVCNotReady", message="PVC is in phase Bound",
                              persistentVolumeClaimInfo=launcher.pvc_info(pvc))
             elif entry.get("phase") == "Bound" and attach is not None:
@@ -563,6 +593,10 @@ def patch_pod(rt: Runtime, pod: dict, *, spec=None, status=None) -> Optional[dic
     if status is not None:
         result = rt.service.mutate(POD, ns, name, status, subresource="status")
     return result
+
+
+def _complete_pod(pod: dict) -> None:
+    pod["status"] = launcher.pod_completed_status(pod.get("status") or {})
 
 
 def _delete(rt: Runtime, obj: dict) -> None:

@@ -156,3 +156,25 @@ def test_kubernetes_flavor(cluster_factory):
     namespaces = {n["metadata"]["name"] for n in k8s.http("GET", "/api/v1/namespaces").json()["items"]}
     assert {"default", "kube-system", "kubevirt", "restricted-ns"} <= namespaces
     assert "openshift-cnv" not in namespaces
+
+
+def test_keep_alive_and_chunked_request_bodies(cluster, fresh_namespace):
+    import http.client
+    import json
+    import ssl
+    host, port = cluster.url.rsplit("//", 1)[1].split(":")
+    conn = http.client.HTTPSConnection(host, int(port), context=ssl.create_default_context(cafile=cluster.ca_file))
+    headers = {"Authorization": f"Bearer {cluster.admin_token}"}
+    try:
+        for _ in range(3):
+            conn.request("GET", "/version", headers=headers)
+            assert conn.getresponse().read()
+        sock = conn.sock
+        body = json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "chunked"}}).encode()
+        conn.request("POST", f"/api/v1/namespaces/{fresh_namespace}/configmaps", body=iter([body[:10], body[10:]]),
+                     headers=dict(headers, **{"Content-Type": "application/json"}), encode_chunked=True)
+        answer = conn.getresponse()
+        assert answer.status == 201 and json.loads(answer.read())["metadata"]["namespace"] == fresh_namespace
+        assert conn.sock is sock, "one connection served every request"
+    finally:
+        conn.close()

@@ -58,6 +58,11 @@ def test_request_errors(cluster, fresh_namespace):
     renamed = cluster.http("PUT", cm_path(ns, "named"), configmap("other", ns))
     assert renamed.status == 400
     assert renamed.json()["message"] == "the name of the object (other) does not match the name on the URL (named)"
+    with_rv = cluster.http("POST", cm_path(ns), dict(configmap("rv", ns), metadata={
+        "name": "rv", "namespace": ns, "resourceVersion": "12"}))
+    assert with_rv.status == 500 and with_rv.json() == {
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": "resourceVersion should not be set on objects to be created", "code": 500}
     not_json = cluster.http("POST", cm_path(ns), "{not json")
     assert not_json.status == 400 and not_json.json()["kind"] == "Status"
     wrong_version = cluster.http("POST", vm_path(ns), dict(vm_manifest("v", ns), apiVersion="kubevirt.io/v9"))

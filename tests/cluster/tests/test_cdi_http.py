@@ -160,3 +160,44 @@ def test_storage_objects_are_served(apis):
         {"accessModes": ["ReadWriteMany"], "volumeMode": "Block"}
     config = custom.get_cluster_custom_object(GROUP, VERSION, "cdiconfigs", "config")
     assert config["status"]["scratchSpaceStorageClass"] == "ocs-storagecluster-ceph-rbd-virtualization"
+
+
+def replay(custom, group: str, plural: str, ns: str, name: str, field: str, since: str, last: str) -> list[str]:
+    """Distinct values of ``status.<field>`` of one object, replayed by a watch from ``since``."""
+    from kubernetes import watch
+    seen: list[str] = []
+    stream = watch.Watch()
+    for event in stream.stream(custom.list_namespaced_custom_object, group, "v1beta1" if group == GROUP else "v1",
+                               ns, plural, field_selector=f"metadata.name={name}", resource_version=since,
+                               timeout_seconds=20):
+        value = (event["object"].get("status") or {}).get(field)
+        if value and (not seen or seen[-1] != value):
+            seen.append(value)
+        if value == last:
+            stream.stop()
+    return seen
+
+
+def test_vm_with_wait_for_first_consumer_disk(apis, fresh_namespace):
+    custom, core = apis
+    ns = fresh_namespace
+    vm = {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", "metadata": {"name": "local-vm"},
+          "spec": {"runStrategy": "Always",
+                   "dataVolumeTemplates": [{"metadata": {"name": "local-vm-root"}, "spec": {
+                       "source": {"http": {"url": "https://example.com/rhel.qcow2"}},
+                       "storage": {"storageClassName": "local-wffc", "resources": {"requests": {"storage": "10Gi"}}}}}],
+                   "template": {"spec": {"domain": {"devices": {"disks": [{"name": "root", "disk": {"bus": "virtio"}}]},
+                                                    "memory": {"guest": "1Gi"}},
+                                         "volumes": [{"name": "root", "dataVolume": {"name": "local-vm-root"}}]}}}}
+    created = custom.create_namespaced_custom_object("kubevirt.io", "v1", ns, "virtualmachines", vm)
+    since = created["metadata"]["resourceVersion"]
+    vm_states = replay(custom, "kubevirt.io", "virtualmachines", ns, "local-vm", "printableStatus", since, "Running")
+    dv_phases = replay(custom, GROUP, "datavolumes", ns, "local-vm-root", "phase", since, "Succeeded")
+    assert "WaitingForVolumeBinding" in vm_states and vm_states[-1] == "Running", vm_states
+    assert dv_phases.index("WaitForFirstConsumer") < dv_phases.index("ImportInProgress") < \
+        dv_phases.index("Succeeded"), dv_phases
+    pvc = core.read_namespaced_persistent_volume_claim("local-vm-root", ns)
+    launcher = next(p for p in core.list_namespaced_pod(ns).items if p.metadata.name.startswith("virt-launcher-"))
+    assert pvc.metadata.annotations["volume.kubernetes.io/selected-node"] == launcher.spec.node_name
+    affinity = core.read_persistent_volume(pvc.spec.volume_name).spec.node_affinity
+    assert affinity.required.node_selector_terms[0].match_expressions[0].values == [launcher.spec.node_name]

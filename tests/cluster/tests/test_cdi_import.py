@@ -262,3 +262,23 @@ def test_deleting_the_datavolume_collects_claim_and_volume(env):
     env.wait(lambda: env.get(PVC, "demo", "temp") is None, what="claim collected")
     env.wait(lambda: env.get(PV, None, pv_name) is None, what="volume deleted")
     assert not env.rt.errors
+
+
+def test_deleting_a_datavolume_mid_import_stops_the_importer(env):
+    env.create(DV, datavolume("stuck", {"http": {"url": "https://nowhere.invalid/disk.img"}}))
+    env.wait(lambda: env.get(PODS, "demo", "importer-stuck"))
+    pv_name = env.wait(lambda: env.get(PVC, "demo", "stuck")["spec"].get("volumeName"))
+    env.service.delete(DV, "demo", "stuck")
+    env.wait(lambda: env.get(PODS, "demo", "importer-stuck") is None, what="importer deleted")
+    env.wait(lambda: env.get(PVC, "demo", "stuck") is None and env.get(PV, None, pv_name) is None)
+    assert not env.rt.errors
+
+
+def test_externally_populated_datavolume(env):
+    dv = datavolume("external", None, storage={"dataSourceRef": {
+        "apiGroup": "forklift.cdi.kubevirt.io", "kind": "OvirtVolumePopulator", "name": "disk-1"}})
+    dv["spec"].pop("source")
+    env.create(DV, dv)
+    phases = env.phases(DV, "demo", "external", "Succeeded")
+    assert "PendingPopulation" in phases
+    assert env.get(PVC, "demo", "external")["spec"]["dataSourceRef"]["kind"] == "OvirtVolumePopulator"

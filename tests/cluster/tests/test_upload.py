@@ -1,6 +1,7 @@
 """UploadTokenRequests and the upload proxy: in-process answers, then end to end over HTTPS."""
 from __future__ import annotations
 
+import base64
 import json
 import time
 
@@ -40,8 +41,8 @@ def form(data: bytes, field: str = "file") -> tuple[dict, bytes]:
 
 def test_token_request_is_answered_and_not_kept(env):
     token = token_for(env, "up")
-    header, payload, signature = token.split(".")
-    claims = json.loads(__import__("base64").urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     assert claims["name"] == "up" and claims["namespace"] == "demo" and claims["operation"] == "Upload"
     assert claims["iss"] == "cdi-apiserver" and claims["exp"] - claims["iat"] == 300
     env.wait(lambda: env.get(UTR, "demo", "token-for-up") is None, what="token request not stored")
@@ -159,3 +160,13 @@ def test_cdiconfig_points_at_this_upload_proxy(cluster):
         time.sleep(0.1)
         status = cluster.http("GET", CDICONFIG_PATH).json()["status"]
     assert status.get("uploadProxyURL") == cluster.url.split("://", 1)[1]
+
+
+def test_force_bind_makes_the_upload_pod_the_first_consumer(env):
+    dv = datavolume("forced", {"upload": {}}, storage={"storageClassName": "local-wffc"})
+    dv["metadata"]["annotations"] = {"cdi.kubevirt.io/storage.bind.immediate.requested": "true"}
+    env.create(DV, dv)
+    env.phases(DV, "demo", "forced", "UploadReady")
+    pvc = env.get(PVC, "demo", "forced")
+    assert pvc["status"]["phase"] == "Bound"
+    assert pvc["metadata"]["annotations"]["volume.kubernetes.io/selected-node"] in ("node01", "node02")

@@ -115,18 +115,26 @@ class Sim:
                   f"VM {name} {status} (now {self.vm_status(name, namespace)})")
         return self.get(VM, name, namespace)
 
-    def watch_printable(self, name: str, until: str, timeout: float = 5.0) -> list[str]:
-        """The printableStatus values the VM goes through until ``until`` (deduplicated)."""
-        seen: list[str] = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = self.vm_status(name)
-            if value and (not seen or seen[-1] != value):
-                seen.append(value)
-            if value == until:
-                return seen
-            time.sleep(0.001)
-        raise AssertionError(f"VM {name} never reached {until}: {seen}")
+    def watch_printable(self, name: str, until: str, timeout: float = 5.0, namespace: str = "demo") -> list[str]:
+        """Every printableStatus the VM shows from now until ``until`` (consecutive duplicates
+        dropped), read from the store's event stream so that short-lived states are not missed."""
+        watcher, _ = self.store.watch(VM, namespace, None)
+        try:
+            current = self.vm_status(name, namespace)
+            seen = [current] if current else []
+            deadline = time.monotonic() + timeout
+            while not seen or seen[-1] != until:
+                event = watcher.next(max(deadline - time.monotonic(), 0.001))
+                if event is None:
+                    raise AssertionError(f"VM {name} never reached {until}: {seen}")
+                if event.obj["metadata"]["name"] != name:
+                    continue
+                value = (event.obj.get("status") or {}).get("printableStatus", "")
+                if value and (not seen or seen[-1] != value):
+                    seen.append(value)
+            return seen
+        finally:
+            watcher.close()
 
     def vmi_phase(self, name: str, namespace: str = "demo") -> str:
         return ((self.get(VMI, name, namespace) or {}).get("status") or {}).get("phase", "")
@@ -147,7 +155,8 @@ def vm_manifest(name: str = "vm1", run_strategy: Optional[str] = "Always", *, me
                 image: str = "quay.io/containerdisks/fedora:41", volumes: Optional[list] = None,
                 disks: Optional[list] = None, running: Optional[bool] = None, **template_spec: Any) -> dict:
     spec: dict = {"template": {"metadata": {"labels": {"kubevirt.io/domain": name}}, "spec": {
-        "domain": {"devices": {"disks": disks if disks is not None else [{"name": "rootdisk", "disk": {"bus": "virtio"}}]},
+        "domain": {"devices": {"disks": disks if disks is not None else [
+            {"name": "rootdisk", "disk": {"bus": "virtio"}}]},
                    "memory": {"guest": memory}},
         "volumes": volumes if volumes is not None else [{"name": "rootdisk", "containerDisk": {"image": image}}],
         **template_spec}}}

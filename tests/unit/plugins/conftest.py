@@ -137,7 +137,7 @@ class FakeApiServer:
         return 200, {"kind": "List", "items": copy.deepcopy(page), "metadata": metadata}
 
     def _patch(self, path, query, body, content_type):
-        patch = json.loads(body) if isinstance(body, str) else body
+        patch = body
         live = self.objects.get(path)
         if content_type != APPLY_PATCH and live is None:
             raise self._not_found(path)

@@ -274,3 +274,24 @@ def test_cache_hit_reads_nothing(tmp_path, cluster):
     # --flush-cache (cache=False) reads again.
     parse(tmp_path, dict(config, label_selector="app=web"), cache=False)
     assert len(cluster.fetches) == 3
+
+
+def test_exclude_host_vars(tmp_path, cluster):
+    inventory = parse(tmp_path, {"exclude_host_vars": ["*_conditions", "vmi_guest_os_info"]})
+    hostvars = inventory.get_host("apps-fedora").get_vars()
+    assert "vm_conditions" not in hostvars and "vmi_conditions" not in hostvars and "vmi_guest_os_info" not in hostvars
+    # Built-in logic reads the objects, not the variables: the OS group is still made.
+    assert "apps-fedora" in hosts_of(inventory, "os_fedora")
+
+
+def test_host_known_from_another_source_is_merged(tmp_path, cluster):
+    path = tmp_path / "test.kubevirt.yml"
+    path.write_text("plugin: virt.kubevirt.kubevirt\n")
+    inventory = InventoryData()
+    inventory.add_host("apps-fedora")
+    inventory.set_variable("apps-fedora", "ansible_user", "admin")
+    inventory.set_variable("apps-fedora", "vm_labels", {"owner": "static"})
+    inventory_loader.get("virt.kubevirt.kubevirt").parse(inventory, DataLoader(), str(path))
+    hostvars = inventory.get_host("apps-fedora").get_vars()
+    assert hostvars["ansible_user"] == "admin" and hostvars["ansible_host"] == "node01"
+    assert hostvars["vm_labels"]["app"] == "web"

@@ -312,3 +312,20 @@ def test_pair_objects_joins_by_namespace_and_name():
     assert ("stopped", True, False) in names
     assert names[-1] == ("standalone", False, True)
     assert len(names) == len(FIXTURE["vms"]) + 1
+
+
+def test_exclude_host_vars_by_name_and_pattern():
+    options = HostOptions(exclude_vars=("vmi_conditions", "*_annotations", "vm_ready"))
+    v = host("fedora", options).variables
+    assert "vmi_conditions" not in v and "vm_annotations" not in v and "vmi_annotations" not in v
+    assert "vm_ready" not in v
+    assert v["vm_conditions"] and v["vmi_phase"] == "Running" and v["ansible_host"] == "node01"
+
+
+def test_status_keys_that_are_not_variable_names_are_left_out():
+    vm = obj("vms", "fedora")
+    vm["status"]["weird-key"] = 1
+    vm["status"][""] = 2
+    record = build_host(vm, obj("vmis", "fedora"), "prod", HostOptions(), services())
+    assert all(name.isidentifier() for name in record.variables)
+    assert record.variables["vm_printable_status"] == "Running"

@@ -70,7 +70,7 @@ def test_apply_sends_server_side_apply_with_strict_validation(client, api_server
     request = api_server.requests[0]
     assert (request.method, request.path, request.content_type) == ("PATCH", VM_PATH, APPLY_PATCH)
     assert request.query == {"fieldManager": "virt.kubevirt", "fieldValidation": "Strict", "force": "true"}
-    assert json.loads(request.body)["spec"] == {"runStrategy": "Always"}
+    assert request.body["spec"] == {"runStrategy": "Always"}
     assert result["spec"]["runStrategy"] == "Always"
 
 

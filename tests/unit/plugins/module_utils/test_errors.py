@@ -48,6 +48,12 @@ def test_cause_field_already_in_message_is_not_repeated():
     assert str(KubeApiError.from_response(400, body)) == "400 BadRequest: " + message
 
 
+def test_cause_repeating_the_message_only_adds_the_field():
+    message = 'admission webhook denied the request: Failure to find instancetype: "nope" not found'
+    body = _status(422, "Invalid", message, causes=[{"field": "spec.instancetype", "message": 'Failure to find instancetype: "nope" not found'}])
+    assert str(KubeApiError.from_response(422, body)) == "422 Invalid: %s (field spec.instancetype)" % message
+
+
 def test_non_json_body_keeps_the_text():
     err = KubeApiError.from_response(502, b"Bad Gateway from proxy\n", http_reason="Bad Gateway")
     assert err.message == "Bad Gateway from proxy"
@@ -62,6 +68,17 @@ def test_empty_body_falls_back_to_http_reason():
 def test_401_message_carries_a_credentials_hint():
     err = KubeApiError.from_response(401, _status(401, "Unauthorized", "Unauthorized"))
     assert "check api_key, kubeconfig and context" in str(err)
+
+
+def test_apply_schema_error_gets_an_unknown_field_hint():
+    message = "failed to create typed patch object (ns/vm1; kubevirt.io/v1, Kind=VirtualMachine): .spec.template.spec.bogus: field not declared in schema"
+    err = KubeApiError.from_response(500, _status(500, "InternalError", message))
+    assert err.is_schema_error
+    assert str(err).endswith(".spec.template.spec.bogus: field not declared in schema (unknown or misspelled field: it is not part of the resource's schema)")
+
+
+def test_timeout_and_input_errors_have_no_status_prefix():
+    assert str(KubeApiError("Timed out", reason="Timeout")) == "Timed out"
 
 
 def test_context_prefixes_the_message_once():

@@ -13,6 +13,7 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._retry import (
     call_with_retries,
     is_conflict,
     is_retryable,
+    retry_on_conflict,
 )
 from ansible_collections.virt.kubevirt.plugins.module_utils._transport import CONNECT_FAILED, CONNECTION_ERROR
 
@@ -36,6 +37,11 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._transport import CO
 )
 def test_is_retryable(status, reason, idempotent, expected):
     assert is_retryable(KubeApiError("x", status=status, reason=reason), idempotent) is expected
+
+
+def test_schema_errors_reported_as_500_are_not_retried():
+    message = "failed to create typed patch object (ns/vm1; kubevirt.io/v1, Kind=VirtualMachine): .spec.x: field not declared in schema"
+    assert not is_retryable(KubeApiError(message, status=500, reason="InternalError"), True)
 
 
 def test_conflict_but_not_field_manager_conflict():
@@ -94,3 +100,16 @@ def test_non_idempotent_call_is_not_retried_on_5xx():
     with pytest.raises(KubeApiError):
         call_with_retries(fn, False, RetryPolicy(), lambda s: None, lambda: 0.0)
     assert len(calls) == 1
+
+
+def test_retry_on_conflict_retries_only_stale_writes():
+    fn, calls = _flaky([KubeApiError("modified", status=409, reason="Conflict")])
+    assert retry_on_conflict(fn) == "ok"
+    assert len(calls) == 2
+    fn, calls = _flaky([KubeApiError("exists", status=409, reason="AlreadyExists")])
+    with pytest.raises(KubeApiError):
+        retry_on_conflict(fn)
+    fn, calls = _flaky([KubeApiError("modified", status=409, reason="Conflict") for dummy in range(3)])
+    with pytest.raises(KubeApiError):
+        retry_on_conflict(fn, attempts=3)
+    assert len(calls) == 3
