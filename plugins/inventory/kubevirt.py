@@ -265,6 +265,15 @@ _CONNECTION_SPEC_EXTRA = {
 _MAX_PARALLEL_CLUSTERS = 4
 
 
+def _first_duplicate(names: Any) -> Optional[str]:
+    seen = set()
+    for name in names:
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
+
+
 class _Connection:
     """One cluster to read: resolved auth options, its name (if set) and namespaces."""
 
@@ -376,8 +385,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         """Each cluster's options: entry, then top-level option, then K8S_AUTH_* (the engine's spec)."""
         top_level = {name: self.get_option(name) for name in AUTH_OPTION_NAMES}
         entries = self.get_option("connections")
+        where = "connections[%d]: "
         if not entries:
             entries = [{"name": self.get_option("name")}]
+            where = ""
         elif self.get_option("name"):
             raise AnsibleParserError("name applies to a single cluster: set name in each connections entry instead")
         spec = auth_arg_spec()
@@ -391,17 +402,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             params.update({key: value for key, value in entry.items() if value is not None})
             result = validator.validate(params)
             if result.error_messages:
-                raise AnsibleParserError("connections[%d]: %s" % (index, result.error_messages[0]))
+                raise AnsibleParserError((where % index if where else "") + result.error_messages[0])
             values = result.validated_parameters
             namespaces = values.get("namespaces")
             if namespaces is None:
                 namespaces = self.get_option("namespaces")
             auth = {name: values.get(name) for name in AUTH_OPTION_NAMES}
             connections.append(_Connection(index, auth, values.get("name"), namespaces or None))
-        names = [conn.name for conn in connections if conn.name]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise AnsibleParserError("connections: cluster name %s is used twice" % duplicates[0])
+        duplicate = _first_duplicate(conn.name for conn in connections if conn.name)
+        if duplicate:
+            raise AnsibleParserError("connections: cluster name %s is used twice" % duplicate)
         return connections
 
     def _fetch_key(self, connections: List[_Connection], spec: FetchSpec) -> str:
@@ -434,11 +444,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(self._fetch_one, conn, spec) for conn in connections]
             results = [future.result() for future in futures]
-        names = [cluster.name for cluster in results]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
+        duplicate = _first_duplicate(cluster.name for cluster in results)
+        if duplicate:
             raise AnsibleParserError(
-                "connections: two clusters are both named %s; set name in each connections entry" % duplicates[0]
+                "connections: two clusters are both named %s; set name in each connections entry" % duplicate
             )
         for cluster in results:
             for warning in cluster.warnings:

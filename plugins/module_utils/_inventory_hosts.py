@@ -107,7 +107,7 @@ class HostRecord:
 def validate_host_format(host_format: str) -> None:
     """Raise ValueError naming the offending field when host_format uses an unknown one."""
     try:
-        fields = [name for _, name, _, _ in string.Formatter().parse(host_format) if name is not None]
+        fields = [parsed[1] for parsed in string.Formatter().parse(host_format) if parsed[1] is not None]
     except ValueError as exc:
         raise ValueError("host_format %r is not a valid format string: %s" % (host_format, exc))
     for name in fields:
@@ -271,21 +271,20 @@ def _add_object_vars(
     variables: Dict[str, Any], prefix: str, obj: Mapping[str, Any], unsafe: Unsafe, exclude: Tuple[str, ...]
 ) -> None:
     """``<prefix>_labels/annotations/uid/resource_version`` plus every status key, snake_cased."""
-    found: List[Tuple[str, Any]]
     metadata = _mapping(obj.get("metadata"))
-    found = [
-        (prefix + "_labels", _mapping(metadata.get("labels"))),
-        (prefix + "_annotations", _mapping(metadata.get("annotations"))),
-        (prefix + "_uid", metadata.get("uid")),
-        (prefix + "_resource_version", metadata.get("resourceVersion")),
-    ]
+    found = {
+        prefix + "_labels": _mapping(metadata.get("labels")),
+        prefix + "_annotations": _mapping(metadata.get("annotations")),
+        prefix + "_uid": metadata.get("uid"),
+        prefix + "_resource_version": metadata.get("resourceVersion"),
+    }
     for key, value in _mapping(obj.get("status")).items():
         name = "%s_%s" % (prefix, snake_case(key)) if isinstance(key, str) else ""
         # A status key that cannot be a variable name (never seen in KubeVirt) is left out.
         if name.isidentifier():
-            found.append((name, value))
-    for name, value in found:
-        if not is_excluded(name, exclude):
+            found[name] = value
+    for name, value in found.items():
+        if not exclude or not is_excluded(name, exclude):
             variables[name] = unsafe(value)
 
 

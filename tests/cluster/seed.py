@@ -27,6 +27,7 @@ from .controllers.guestos import guest_os_info
 from .controllers.nodes import build_node, node_name, pod_ip
 from .controllers.virt import vmi_from_vm
 from .controllers.virtapi import default_vm, default_vmi
+from .controllers.vmstatus import volume_snapshot_statuses
 from .controllers.virtcommon import (NAMESPACE, NODE, NODE_NAME_LABEL, POD, SERVICE, VM, VM_CONTROLLER_FINALIZER,
                                      VMI, ensure_kubevirt_cr, flavor)
 
@@ -186,7 +187,8 @@ def _seed_one(service: Any, result: SeedResult, index: int, running: bool, rng: 
     if not running:
         vm["status"] = {"created": False, "ready": False, "printableStatus": "Stopped", "conditions": [{
             "type": "Ready", "status": "False", "reason": "VMINotExists", "message": "VMI does not exist",
-            "lastProbeTime": None, "lastTransitionTime": now_rfc3339()}]}
+            "lastProbeTime": None, "lastTransitionTime": now_rfc3339()}],
+            "volumeSnapshotStatuses": volume_snapshot_statuses(service.store, vm)}
         service.create(VM, vm, keep_status=True)
         return
     node = nodes[result.running % len(nodes)]
@@ -226,7 +228,8 @@ def _create_running(service: Any, vm: dict, node: str, host_ip: str, ip: str, fl
     ready = status["conditions"][0]
     vm["status"] = {"conditions": [dict(ready)] + [dict(c) for c in status["conditions"][1:]],
                     "created": True, "ready": True, "runStrategy": "Always", "observedGeneration": 1,
-                    "desiredGeneration": 1, "printableStatus": "Running"}
+                    "desiredGeneration": 1, "printableStatus": "Running",
+                    "volumeSnapshotStatuses": volume_snapshot_statuses(store, vm)}
     created_vm = service.create(VM, vm, keep_status=True)
     vmi["metadata"]["ownerReferences"][0]["uid"] = created_vm["metadata"]["uid"]
     vmi["metadata"]["labels"][NODE_NAME_LABEL] = node

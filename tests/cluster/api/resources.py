@@ -61,6 +61,8 @@ class AdmissionRequest:
     dry_run: bool
     subresource: str = ""
     version: str = ""
+    # Admission warnings (AdmissionResponse.warnings): the API layer sends them as "Warning: 299" headers.
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass

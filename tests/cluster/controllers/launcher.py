@@ -6,6 +6,7 @@ migration controllers and the seeder all shape objects through these, never by h
 from __future__ import annotations
 
 import hashlib
+import json
 import zlib
 from typing import Callable, Optional
 
@@ -118,8 +119,7 @@ def launcher_pod(vmi: dict, name: str, flavor: str, migration_uid: str = "") -> 
     }
 
 
-def _json(value) -> str:
-    import json
+def _json(value: object) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 

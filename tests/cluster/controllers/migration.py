@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Optional
+from typing import Iterator, Optional
 
 from ..api import errors
 from ..api.objects import now_rfc3339
 from ..api.resources import AdmissionRequest
 from ..api.store import Event
 from . import launcher
-from .runtime import Controller, Runtime
+from .runtime import Controller, ObjKey, Runtime
 from .virt import CONTROLLER_USER
 from .virtcommon import (EVACUATION_ANNOTATION, MIGRATION_FINALIZER, MIGRATION_JOB_LABEL, MIGRATION_SELECTOR_LABEL,
                          MIGRATION_TARGET_NODE_LABEL, NODE, NODE_NAME_LABEL, POD, UNSCHEDULABLE_TIMEOUT_ANNOTATION,
@@ -68,7 +68,7 @@ class MigrationController(Controller):
     def setup(self, rt: Runtime) -> None:
         self.rt = rt
 
-    def keys_for(self, event: Event):
+    def keys_for(self, event: Event) -> Iterator[ObjKey]:
         meta = event.obj["metadata"]
         ns = meta.get("namespace") or ""
         if event.gr == VMIM:

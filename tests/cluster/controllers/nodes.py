@@ -15,11 +15,11 @@ import functools
 import ipaddress
 import logging
 from collections import Counter
-from typing import Iterable, Optional
+from typing import Iterable, Iterator, Optional
 
 from ..api.objects import now_rfc3339
 from ..api.store import Event
-from .runtime import Controller, Runtime
+from .runtime import Controller, ObjKey, Runtime
 from .virtcommon import NODE, POD, flavor, format_bytes, parse_quantity
 
 log = logging.getLogger("cluster.nodes")
@@ -142,7 +142,7 @@ class NodeController(Controller):
                 node["spec"].pop("taints", None)
         rt.service.mutate(NODE, None, name, sync_taint)
 
-    def keys_for(self, event: Event):
+    def keys_for(self, event: Event) -> Iterator[ObjKey]:
         if event.gr == NODE and event.type != "DELETED":
             spec, old_spec = event.obj.get("spec", {}), (event.old or {}).get("spec", {})
             if bool(spec.get("unschedulable")) != bool(old_spec.get("unschedulable")) or event.type == "ADDED":

@@ -13,21 +13,21 @@ from __future__ import annotations
 
 import copy
 import logging
-from typing import Optional
+from typing import Iterator, Optional
 
 from ..api import errors
 from ..api.objects import now_rfc3339, owner_reference
 from ..api.resources import AdmissionRequest
 from ..api.store import Event
 from .instancetypes import FindError, apply_to_vmi_spec, find_instancetype, find_preference, status_ref
-from .runtime import Controller, Runtime
+from .runtime import Controller, ObjKey, Runtime
 from .virtcommon import (CREATED_BY_LABEL, DATASOURCE, DV, PVC, VM, VM_CONTROLLER_FINALIZER, VM_GENERATION_ANNOTATION,
                          VMI, clone, controller_ref, ensure_kubevirt_cr, feature_gates, has_condition, is_controlled_by,
                          is_hotpluggable, remove_condition, run_strategy, vmi_is_final, vmi_phase, volume_claim_name)
 from .virtapi import default_network, default_volume_disks, legacy_firmware_uuid
 from .virtsubresources import apply_volume_request
 from .vmstatus import (RESTART_REQUIRED_MESSAGE, dv_ready, printable_status, trim_state_change_requests,
-                       trim_volume_requests, vm_conditions)
+                       trim_volume_requests, vm_conditions, volume_snapshot_statuses)
 
 log = logging.getLogger("cluster.virt")
 CONTROLLER_USER = "system:serviceaccount:kubevirt:kubevirt-controller"
@@ -133,7 +133,7 @@ class VirtualMachineController(Controller):
     def start(self, rt: Runtime) -> None:
         ensure_kubevirt_cr(rt.service, rt.options)
 
-    def keys_for(self, event: Event):
+    def keys_for(self, event: Event) -> Iterator[ObjKey]:
         meta = event.obj["metadata"]
         ns = meta.get("namespace") or ""
         if event.gr == VM:
@@ -168,7 +168,12 @@ class VirtualMachineController(Controller):
             return
         vmi = store.get(VMI, namespace, name)
         if vmi is not None and not is_controlled_by(vmi, vm):
-            vmi = None if controller_ref(vmi) else vmi  # orphaned VMIs are re-adopted, foreign ones ignored
+            if controller_ref(vmi) or vm["metadata"].get("deletionTimestamp") or vmi["metadata"].get(
+                    "deletionTimestamp"):
+                vmi = None  # another owner's, or orphaned by an Orphan delete of this VM: left alone
+            else:  # ClaimVirtualMachineInstanceByName: adopt an orphan of the same name
+                vmi = rt.service.mutate(VMI, namespace, name, lambda o: o["metadata"].setdefault(
+                    "ownerReferences", []).append(owner_reference(vm)))
         failure: Optional[tuple[str, str]] = None
         if vm["metadata"].get("deletionTimestamp"):
             if vmi is None:
@@ -484,6 +489,11 @@ class VirtualMachineController(Controller):
                 status[key] = ref
             elif not (vm["spec"].get("instancetype" if key == "instancetypeRef" else "preference")):
                 status.pop(key, None)
+        snapshots = volume_snapshot_statuses(store, vm)
+        if snapshots:
+            status["volumeSnapshotStatuses"] = snapshots
+        else:
+            status.pop("volumeSnapshotStatuses", None)
         status["printableStatus"] = printable_status(store, vm, vmi)
         if status != (vm.get("status") or {}):
             def write(obj: dict) -> None:

@@ -226,6 +226,8 @@ class VirtApi(Controller):
         causes = validate_vm(self.rt.store, new)
         if causes:
             raise webhook_denied("virtualmachine-validator.kubevirt.io", summary(causes), 422, "Invalid", causes)
+        if (new.get("spec") or {}).get("running") is not None:
+            request.warnings.append("spec.running is deprecated, please use spec.runStrategy instead.")
 
     # -- VirtualMachineInstances ----------------------------------------------------------------
     def mutate_vmi(self, request: AdmissionRequest, new: Optional[dict], old: Optional[dict]) -> None:

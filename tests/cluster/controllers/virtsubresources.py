@@ -410,7 +410,8 @@ class Subresources:
         os_id = ((vmi.get("status") or {}).get("guestOSInfo") or {}).get("id", "")
         user = "Administrator" if os_id == "mswindows" else {"rhel": "cloud-user", "centos": "cloud-user"}.get(
             os_id, os_id or "cloud-user")
-        return [{"userName": user, "domain": os_id == "mswindows" and "WORKGROUP" or "", "loginTime": 1.7e9}]
+        domain = "WORKGROUP" if os_id == "mswindows" else ""
+        return [{"userName": user, "domain": domain, "loginTime": 1.7e9}]
 
     @staticmethod
     def _filesystems(vmi: dict) -> dict:

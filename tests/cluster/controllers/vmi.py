@@ -15,15 +15,16 @@ for a shutdown inside the guest (Succeeded). Hot-plugged volumes go Bound -> Att
 from __future__ import annotations
 
 import time
-from typing import Optional
+from typing import Iterator, Optional
 
 from ..api import errors
-from ..api.objects import now_rfc3339, owner_reference
+from ..api.objects import now_rfc3339
 from ..api.store import Event
 from . import launcher
 from .guestos import guest_os_info
+from .hotplug import delete_pod, hotplug_step
 from .nodes import allocate_pod_ip, schedule
-from .runtime import Controller, Runtime
+from .runtime import Controller, ObjKey, Runtime
 from .virtcommon import (DOMAIN_ANNOTATION, DV, GUEST_SHUTDOWN_ANNOTATION, MIGRATION_JOB_LABEL, NODE,
                          NODE_NAME_LABEL, POD, PVC, VM, VM_CONTROLLER_FINALIZER, VMI, VMI_FINALIZER, controller_ref,
                          flavor, format_bytes, get_condition, is_hotpluggable, phase_transition, remove_condition,
@@ -94,7 +95,7 @@ class VirtualMachineInstanceController(Controller):
     def setup(self, rt: Runtime) -> None:
         self.rt = rt
 
-    def keys_for(self, event: Event):
+    def keys_for(self, event: Event) -> Iterator[ObjKey]:
         meta = event.obj["metadata"]
         ns = meta.get("namespace") or ""
         if event.gr == VMI:
@@ -336,7 +337,7 @@ class VirtualMachineInstanceController(Controller):
                                            "lastTransitionTime": now_rfc3339()})
             status["guestOSInfo"] = guest
             agent = True
-        self._hotplug_step(rt, vmi, pod)
+        hotplug_step(rt, vmi, pod)
         volumes = status.get("volumeStatus") or []
         conditions = _set(conditions, launcher.live_migratable(vmi, volumes))
         status["conditions"] = conditions
@@ -384,9 +385,9 @@ class VirtualMachineInstanceController(Controller):
         for pod in pods:
             for gr, dep in rt.store.dependents(pod["metadata"]["uid"]):
                 if gr == POD:
-                    _delete(rt, dep)
+                    delete_pod(rt, dep)
             if deleting:
-                _delete(rt, pod)
+                delete_pod(rt, pod)
                 rt.record_event(vmi, "SuccessfulDelete", f"Deleted virtual machine pod {pod['metadata']['name']}",
                                 component="virtualmachine-controller")
         if deleting and pods:
@@ -457,93 +458,6 @@ class VirtualMachineInstanceController(Controller):
         patch_pod(rt, pod, status=lambda o: o.update(
             status=launcher.pod_running_status(o, host_ip, o["status"].get("podIP", ""), paused=paused)))
 
-    # -- hot-plug -------------------------------------------------------------------------------
-    def _hotplug_step(self, rt: Runtime, vmi: dict, pod: dict) -> None:
-        status = vmi["status"]
-        ns = vmi["metadata"]["namespace"]
-        spec = vmi.get("spec") or {}
-        entries = list(status.get("volumeStatus") or [])
-        by_name = {e["name"]: e for e in entries}
-        hot = [v for v in spec.get("volumes") or () if is_hotpluggable(v)]
-        hot_names = {v["name"] for v in hot}
-        targets = launcher.disk_targets(spec)
-        attach = self._attachment_pod(rt, vmi, pod, create=bool(hot))
-        for volume in hot:
-            claim = volume_claim_name(volume)
-            entry = by_name.get(volume["name"])
-            pvc = rt.store.get(PVC, ns, claim)
-            if entry is None:
-                if pvc is None:
-                    phase, reason, message = "Pending", "FailedPvcNotFound", f"PVC {claim} not found"
-                elif (pvc.get("status") or {}).get("phase") != "Bound":
-                    phase, reason, message = "Pending", "PVCNotReady", "PVC is in phase ClaimPending"
-                else:
-                    phase, reason, message = "Bound", "PVCNotReady", "PVC is in phase Bound"
-                entry = {"name": volume["name"], "target": "", "phase": phase, "reason": reason, "message": message,
-                         "hotplugVolume": {}}
-                if pvc is not None:
-                    entry["persistentVolumeClaimInfo"] = launcher.pvc_info(pvc)
-                entries.append(entry)
-                continue
-            entry = dict(entry)
-            bound = pvc is not None and (pvc.get("status") or {}).get("phase") == "Bound"
-            if entry.get("phase") == "Pending" and bound:
-                entry.update(phase="Bound", reason="PVCNotReady", message="PVC is in phase Bound",
-                             persistentVolumeClaimInfo=launcher.pvc_info(pvc))
-            elif entry.get("phase") == "Bound" and attach is not None:
-                entry.update(phase="AttachedToNode", reason="SuccessfulCreate",
-                             message=f"Created hotplug attachment pod {attach['metadata']['name']}, for volume "
-                                     f"{volume['name']}",
-                             hotplugVolume={"attachPodName": attach["metadata"]["name"]})
-            elif entry.get("phase") == "AttachedToNode" and attach is not None:
-                entry.update(phase="MountedToPod", reason="VolumeMountedToPod",
-                             message=f"Volume {volume['name']} has been mounted in virt-launcher pod",
-                             hotplugVolume={"attachPodName": attach["metadata"]["name"],
-                                            "attachPodUID": attach["metadata"]["uid"]})
-            elif entry.get("phase") == "MountedToPod":
-                entry.update(phase="Ready", reason="VolumeReady", target=targets.get(volume["name"], ""),
-                             message=f"Successfully attach hotplugged volume {volume['name']} to VM")
-            entries = [entry if e["name"] == entry["name"] else e for e in entries]
-        kept = []
-        for entry in entries:
-            if entry.get("hotplugVolume") is not None and entry["name"] not in hot_names:
-                if entry.get("phase") == "Detaching":
-                    rt.record_event(vmi, "VolumeUnplugged", f"Volume {entry['name']} has been unplugged",
-                                    component="virt-handler")
-                    continue
-                entry = dict(entry, phase="Detaching", reason="SuccessfulDelete", target="",
-                             message=f"Deleted hotplug attachment pod {entry['hotplugVolume'].get('attachPodName', '')}"
-                                     f", for volume {entry['name']}")
-            kept.append(entry)
-        status["volumeStatus"] = kept
-        if not hot and attach is not None and not any(e.get("hotplugVolume") is not None for e in kept):
-            _delete(rt, attach)
-
-    @staticmethod
-    def _attachment_pod(rt: Runtime, vmi: dict, pod: dict, create: bool) -> Optional[dict]:
-        for gr, dep in rt.store.dependents(pod["metadata"]["uid"]):
-            if gr == POD and (dep["metadata"].get("labels") or {}).get("kubevirt.io") == "hotplug-disk":
-                return dep
-        if not create:
-            return None
-        claims = [volume_claim_name(v) for v in vmi["spec"].get("volumes") or () if is_hotpluggable(v)]
-        attach = {
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": f"hp-volume-{rt.service.random_suffix()}", "namespace": pod["metadata"]["namespace"],
-                         "labels": {"kubevirt.io": "hotplug-disk"}, "ownerReferences": [owner_reference(pod)]},
-            "spec": {"nodeName": pod["spec"]["nodeName"], "restartPolicy": "Never",
-                     "containers": [{"name": "hotplug-disk", "image": pod["spec"]["containers"][0]["image"],
-                                     "command": ["/bin/sh", "-c", "tail -f /dev/null"],
-                                     "resources": {"requests": {"cpu": "10m", "memory": "2M"}}}],
-                     "volumes": [{"name": c, "persistentVolumeClaim": {"claimName": c}} for c in claims]},
-            "status": {"phase": "Running", "podIP": "", "qosClass": "Burstable",
-                       "conditions": [launcher.pod_condition("Ready", "True")],
-                       "containerStatuses": [{"name": "hotplug-disk", "ready": True, "restartCount": 0,
-                                              "state": {"running": {"startedAt": now_rfc3339()}}}]},
-        }
-        return rt.service.create(POD, attach, keep_status=True)
-
-
 # -- shared with the migration controller ----------------------------------------------------------
 def bind_pod(rt: Runtime, pod: dict, anti_affinity: tuple = ()) -> bool:
     """Run the scheduler for ``pod``: bind it (PodScheduled, host IP) or record why it cannot be."""
@@ -597,13 +511,6 @@ def patch_pod(rt: Runtime, pod: dict, *, spec=None, status=None) -> Optional[dic
 
 def _complete_pod(pod: dict) -> None:
     pod["status"] = launcher.pod_completed_status(pod.get("status") or {})
-
-
-def _delete(rt: Runtime, obj: dict) -> None:
-    try:
-        rt.service.delete(POD, obj["metadata"]["namespace"], obj["metadata"]["name"])
-    except errors.ApiError:
-        pass
 
 
 def _ready(status: str, reason: str, message: str) -> dict:

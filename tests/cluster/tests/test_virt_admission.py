@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 
+from tests.cluster.api.resources import AdmissionRequest
 from tests.cluster.tests.virt_harness import CIT, CPREF, KV, VM, VMI, VMIM, Sim, api_error, vm_manifest
 
 VALIDATOR = 'admission webhook "virtualmachine-validator.kubevirt.io" denied the request: '
@@ -190,3 +191,9 @@ def test_vmi_spec_updates_are_restricted(sim):
     assert (err.code, err.message) == (422, 'admission webhook "virtualmachineinstances-update-validator.kubevirt.io" '
                                             "denied the request: update of VMI object is restricted")
     sim.update(VMI, "demo", "vm1", lambda o: o["metadata"].setdefault("labels", {}).update(team="a"))  # allowed
+
+
+def test_deprecated_running_gives_an_admission_warning(sim):
+    request = AdmissionRequest("CREATE", VM, "demo", "vm1", "admin", False)
+    sim.registry.admit(request, vm_manifest("vm1", None, running=False), None)
+    assert request.warnings == ["spec.running is deprecated, please use spec.runStrategy instead."]

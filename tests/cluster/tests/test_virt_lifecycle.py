@@ -55,6 +55,8 @@ def test_always_starts_a_vmi_through_kubevirts_phases(sim):
     assert vm["status"]["runStrategy"] == "Always"
     assert vm["status"]["observedGeneration"] == vm["status"]["desiredGeneration"] == 1
     assert vm["metadata"]["finalizers"] == ["kubevirt.io/virtualMachineControllerFinalize"]
+    assert vm["status"]["volumeSnapshotStatuses"] == [{
+        "name": "rootdisk", "enabled": False, "reason": "Snapshot is not supported for this volumeSource type [rootdisk]"}]
 
 
 def test_halted_vm_is_stopped_until_started(sim):
@@ -266,3 +268,16 @@ def test_multus_secondary_network(sim):
     networks = json.loads(launcher["metadata"]["annotations"]["k8s.v1.cni.cncf.io/networks"])
     assert networks == [{"name": "vlan-93", "namespace": "demo", "interface": vlan["podInterfaceName"]}]
     assert not any(c["type"] == "Synchronized" for c in vmi["status"]["conditions"])
+
+
+def test_orphan_delete_keeps_the_vmi_running(sim):
+    sim.create(VM, vm_manifest("vm1"))
+    sim.wait_printable("vm1", "Running")
+    sim.delete(VM, "demo", "vm1", propagation="Orphan")
+    sim.wait(lambda: sim.get(VM, "vm1") is None, what="VM gone")
+    vmi = sim.get(VMI, "vm1")
+    assert vmi["status"]["phase"] == "Running" and "ownerReferences" not in vmi["metadata"]
+    sim.create(VM, vm_manifest("vm1"))  # a new VM of that name adopts it
+    sim.wait(lambda: sim.get(VMI, "vm1")["metadata"].get("ownerReferences"), what="adopted")
+    assert sim.get(VMI, "vm1")["metadata"]["uid"] == vmi["metadata"]["uid"]
+    sim.wait_printable("vm1", "Running")

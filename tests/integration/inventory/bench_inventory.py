@@ -235,7 +235,7 @@ def main() -> None:
         cached = bench.source("cached", cache="true", cache_plugin="ansible.builtin.jsonfile",
                               cache_connection=str(work / "cache"), cache_timeout=3600)
         bench.inventory(cached, "--graph")  # fills the cache (and warms the page cache)
-        for _ in range(args.runs):
+        for dummy in range(args.runs):
             bench.record("floor", bench.floor)
             bench.record("startup", lambda: bench.inventory("localhost,", "--graph", plugins="host_list"))
             bench.record("graph", lambda: bench.inventory(plain, "--graph"))

@@ -221,8 +221,11 @@ class Objects:
                 return None
             raise
 
-    def wait_running(self, namespace: str, *names: str, timeout: float = RUN_TIMEOUT) -> Dict[str, Dict[str, Any]]:
-        """Each VMI once Running with an IP on every interface the guest reports."""
+    def wait_running(
+        self, namespace: str, *names: str, interface: Optional[str] = None, timeout: float = RUN_TIMEOUT
+    ) -> Dict[str, Dict[str, Any]]:
+        """Each VMI once Running with an IP on its first interface (or on ``interface``: secondary
+        networks get theirs from the guest agent, a little later)."""
         deadline = time.monotonic() + timeout
         found: Dict[str, Dict[str, Any]] = {}
         while True:
@@ -230,6 +233,8 @@ class Objects:
                 vmi = self.vmi(namespace, name)
                 status = (vmi or {}).get("status") or {}
                 interfaces = status.get("interfaces") or []
+                if interface is not None:
+                    interfaces = [i for i in interfaces if i.get("name") == interface]
                 if status.get("phase") == "Running" and interfaces and interfaces[0].get("ipAddress"):
                     found[name] = vmi
             if len(found) == len(names):

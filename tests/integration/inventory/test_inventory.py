@@ -65,7 +65,7 @@ def test_running_vms_are_hosts_with_kubevirt_core_names(cluster, inventory, flee
 
 
 def test_windows_guest_uses_winrm_service(cluster, inventory, fleet):
-    ns, _ = fleet
+    ns = fleet[0]
     run = inventory.run(cluster, inventory.source(admin(cluster)))
     win = plain(run.hostvars["%s-win" % ns])
     assert win["ansible_connection"] == "winrm"
@@ -88,7 +88,7 @@ def test_without_services_the_vm_address_is_used(cluster, inventory, fleet):
 
 
 def test_stopped_vms_with_include_stopped(cluster, inventory, fleet):
-    ns, _ = fleet
+    ns = fleet[0]
     run = inventory.run(cluster, inventory.source(admin(cluster, include_stopped=True)))
     halted = plain(run.hostvars["%s-halted" % ns])
     assert "ansible_host" not in halted and halted["vm_printable_status"] == "Stopped"
@@ -99,7 +99,7 @@ def test_stopped_vms_with_include_stopped(cluster, inventory, fleet):
 def test_one_cluster_wide_list_per_resource_type(cluster, inventory, objects, fleet):
     source = inventory.source(admin(cluster))
     before = inventory.run(cluster, source)
-    for _ in range(5):
+    for dummy in range(5):
         extra = objects.namespace("more")
         objects.vm(extra, "vm", running=False)
     after = inventory.run(cluster, source)
@@ -116,7 +116,7 @@ def test_one_cluster_wide_list_per_resource_type(cluster, inventory, objects, fl
 
 
 def test_graph_and_kubevirt_core_style_compose_and_keyed_groups(cluster, inventory, fleet):
-    ns, _ = fleet
+    ns = fleet[0]
     source = inventory.source(admin(
         cluster,
         name="lab",
@@ -177,7 +177,7 @@ def test_secondary_network_and_kube_secondary_dns(cluster, inventory, objects):
         networks=[{"name": "default", "pod": {}}, {"name": "storage", "multus": {"networkName": "storage-net"}}],
         interfaces=[{"name": "default", "masquerade": {}}, {"name": "storage", "bridge": {}}],
     )
-    vmi = objects.wait_running(ns, "db")["db"]
+    vmi = objects.wait_running(ns, "db", interface="storage")["db"]
     secondary = next(i for i in vmi["status"]["interfaces"] if i.get("name") == "storage")
     assert secondary.get("ipAddress"), vmi["status"]["interfaces"]
     run = inventory.run(cluster, inventory.source(admin(cluster, namespaces=[ns], network_name="storage")))
@@ -293,3 +293,24 @@ def test_source_file_name_must_end_with_kubevirt_yml(cluster, inventory):
     path = inventory.source(admin(cluster), name="inventory.yml")
     run = inventory.run(cluster, Path(path))
     assert run.returncode != 0 and run.requests == []
+
+
+def test_paginated_lists_of_a_seeded_cluster(cluster_factory, inventory):
+    seeded = cluster_factory("--seed-vms", "1200", "--seed-namespaces", "40")
+    from kubernetes import client as k8s
+
+    api = k8s.CustomObjectsApi(seeded.api_client())
+    vmis = api.list_cluster_custom_object("kubevirt.io", "v1", "virtualmachineinstances")["items"]
+    running = {"%s-%s" % (v["metadata"]["namespace"], v["metadata"]["name"]) for v in vmis
+               if v.get("status", {}).get("phase") == "Running"}
+    assert len(running) > 500
+    run = inventory.run(seeded, inventory.source({"kubeconfig": seeded.kubeconfig, "context": "local"}))
+    assert set(run.hostvars) == running
+    pages = {}
+    for request in list_requests(run):
+        pages.setdefault(request["path"], []).append(request["query"])
+    assert len(pages["/apis/kubevirt.io/v1/virtualmachines"]) == 3  # 1200 VMs, 500 a page
+    assert len(pages["/apis/kubevirt.io/v1/virtualmachineinstances"]) == -(-len(vmis) // 500)
+    assert all("continue=" in query for query in pages["/apis/kubevirt.io/v1/virtualmachines"][1:])
+    windows = [h for h, v in run.hostvars.items() if plain(v).get("ansible_connection") == "winrm"]
+    assert windows and set(windows) <= set(run.hosts("os_windows"))

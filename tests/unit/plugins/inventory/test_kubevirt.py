@@ -225,7 +225,7 @@ def test_several_clusters_with_defaults_and_env_fallbacks(tmp_path, monkeypatch,
     assert [c["context"] for c in cluster.clients] == ["east", "west"]
     assert all(c["kubeconfig"] == "/tmp/kubeconfig" and c["api_key"] == "token-from-env" for c in cluster.clients)
     assert all(c["validate_certs"] is False for c in cluster.clients)
-    assert [(spec.namespaces, name) for spec, name, _ in cluster.fetches] == [(("apps",), "east_6443"), (None, "west")]
+    assert [(fetch[0].namespaces, fetch[1]) for fetch in cluster.fetches] == [(("apps",), "east_6443"), (None, "west")]
     assert "east_6443-apps-fedora" in inventory.hosts and "west-apps-fedora" in inventory.hosts
     # Several clusters: hosts are direct members of their cluster group; namespaces span clusters.
     assert "west-apps-fedora" in hosts_of(inventory, "west")
@@ -295,3 +295,14 @@ def test_host_known_from_another_source_is_merged(tmp_path, cluster):
     hostvars = inventory.get_host("apps-fedora").get_vars()
     assert hostvars["ansible_user"] == "admin" and hostvars["ansible_host"] == "node01"
     assert hostvars["vm_labels"]["app"] == "web"
+
+
+def test_bad_top_level_option_is_named_without_connections(tmp_path, cluster):
+    with pytest.raises(AnsibleParserError) as info:
+        parse(tmp_path, {"proxy_headers": {"colour": "red"}})
+    assert "colour" in str(info.value) and "connections" not in str(info.value)
+
+
+def test_two_connections_to_the_same_server_need_names(tmp_path, cluster):
+    with pytest.raises(AnsibleParserError, match="both named api-example-com_6443"):
+        parse(tmp_path, {"connections": [{"context": "a"}, {"context": "b"}]})

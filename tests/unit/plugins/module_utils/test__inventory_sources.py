@@ -79,14 +79,14 @@ class FakeResourceClient:
 
 
 def lists(client):
-    return [(plural, ns) for verb, plural, ns, _ in client.calls if verb == "list"]
+    return [(call[1], call[2]) for call in client.calls if call[0] == "list"]
 
 
 def test_cluster_wide_lists_one_chain_per_resource_type():
     client = FakeResourceClient()
     data = fetch_cluster(client, FetchSpec(label_selector="app=web"), "east", "https://api:6443")
     assert sorted(lists(client)) == [("services", None), ("virtualmachineinstances", None), ("virtualmachines", None)]
-    selectors = {plural: extra["label_selector"] for _, plural, _, extra in client.calls}
+    selectors = {call[1]: call[3]["label_selector"] for call in client.calls}
     assert selectors == {"virtualmachines": "app=web", "virtualmachineinstances": "app=web", "services": None}
     assert len(data.vms) == len(FIXTURE["vms"]) and len(data.vmis) == len(FIXTURE["vmis"])
     assert sorted(s["metadata"]["name"] for s in data.services) == ["fedora-ssh", "multinet-ssh", "win-ssh", "win-winrm"]
