@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
 from ansible_collections.virt.kubevirt.plugins.module_utils._diff import has_difference
-from ansible_collections.virt.kubevirt.plugins.module_utils._merge import needs_apply
+from ansible_collections.virt.kubevirt.plugins.module_utils._merge import Declared, carry_forward, needs_apply
 from ansible_collections.virt.kubevirt.plugins.module_utils._resources import ResourceRef
 
 
@@ -32,14 +32,23 @@ class ApplyOutcome:
 
 
 def ensure_applied(
-    client: Any, ref: ResourceRef, desired: Dict[str, Any], namespace: Optional[str] = None
+    client: Any,
+    ref: ResourceRef,
+    desired: Dict[str, Any],
+    namespace: Optional[str] = None,
+    declared: Optional[Declared] = None,
 ) -> ApplyOutcome:
     """Server-side apply ``desired`` if, and only if, it changes the live object.
 
+    ``declared`` None: ``desired`` is the whole truth, fields we applied before and no longer
+    send are removed. Otherwise only the ``declared`` paths are; everything else we own keeps
+    its live value (see carry_forward).
     Unchanged objects cost one GET. In check mode (a dry-run client) the preview is the answer.
     """
     name = desired["metadata"]["name"]
     live = client.get(ref, name, namespace)
+    if declared is not None:
+        desired = carry_forward(live, client.field_manager, desired, declared)
     if not needs_apply(desired, live, client.field_manager):
         return ApplyOutcome(False, live, live)
     preview = client.apply(ref, desired, namespace, dry_run=True)

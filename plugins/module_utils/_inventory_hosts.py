@@ -14,7 +14,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 DOMAIN_LABEL = "kubevirt.io/domain"
@@ -101,7 +101,19 @@ class HostRecord:
     os_id: Optional[str] = None
     windows: bool = False
     instancetype: Optional[str] = None
-    labels: List[Tuple[str, str]] = field(default_factory=list)
+    # The VM's and VMI's metadata.labels; read only for label groups (create_groups).
+    label_maps: Tuple[Any, ...] = ()
+
+    @property
+    def labels(self) -> List[Tuple[str, str]]:
+        """(key, value) of the VM and VMI labels, without repeats, in order."""
+        pairs: List[Tuple[str, str]] = []
+        for labels in self.label_maps:
+            for key, value in _mapping(labels).items():
+                pair = (str(key), "" if value is None else str(value))
+                if pair not in pairs:
+                    pairs.append(pair)
+        return pairs
 
 
 def validate_host_format(host_format: str) -> None:
@@ -288,18 +300,6 @@ def _add_object_vars(
             variables[name] = unsafe(value)
 
 
-def _label_pairs(*objects: Optional[Mapping[str, Any]]) -> List[Tuple[str, str]]:
-    pairs: List[Tuple[str, str]] = []
-    for obj in objects:
-        if obj is None:
-            continue
-        for key, value in _mapping(_mapping(obj.get("metadata")).get("labels")).items():
-            pair = (str(key), "" if value is None else str(value))
-            if pair not in pairs:
-                pairs.append(pair)
-    return pairs
-
-
 def _ref_name(ref: Any) -> Optional[str]:
     return _text(_mapping(ref).get("name"))
 
@@ -315,8 +315,9 @@ def build_host(
     """The host for a VM and/or its VMI, or None when it is not to be listed.
 
     A host is running when its VMI is in phase Running; others are listed only with
-    ``include_stopped`` and never get ``ansible_host``. ``unsafe`` marks every value that came
-    from the cluster so that templating never evaluates it (the plugin passes ``wrap_var``).
+    ``include_stopped`` and never get ``ansible_host``. ``unsafe`` is applied to every value that
+    came from the cluster so that templating never evaluates it (the plugin passes ``wrap_var`` on
+    ansible-core < 2.19; later versions never template untagged strings).
     """
     primary = vm if vm is not None else vmi
     if primary is None:
@@ -383,7 +384,7 @@ def build_host(
         os_id=guest_os_id(guest_os_info, vmi_annotations, vm_annotations),
         windows=windows,
         instancetype=instancetype,
-        labels=_label_pairs(vm, vmi),
+        label_maps=tuple(_mapping(obj.get("metadata")).get("labels") for obj in (vm, vmi) if obj is not None),
     )
 
 

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Dict, List, Mapping, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+
+# A path into an object: map keys, and for list items the item's ``name`` (or, in other keyed
+# lists, the key JSON of fieldsV1). In a pattern, ``*`` stands for any one step.
+Path = Tuple[str, ...]
+ANY = "*"
+_MISSING = object()
 
 
 def _named(items: Any) -> bool:
@@ -130,3 +137,188 @@ def needs_apply(desired: Mapping[str, Any], live: Optional[Mapping[str, Any]], m
     if not is_subset(body, live):
         return True
     return bool(released_fields(managed_fields_of(live, manager), desired))
+
+
+# -- partial tasks: keep what a task does not declare ------------------------------------------
+def _matches(pattern: Path, path: Path) -> bool:
+    return len(pattern) <= len(path) and all(step in (ANY, have) for step, have in zip(pattern, path))
+
+
+@dataclass(frozen=True)
+class Declared:
+    """The parts of an object a request is authoritative for.
+
+    ``paths`` are patterns: a path they cover (the pattern itself or anything below it) is exactly
+    what the request says, so what we applied there before and no longer send is released.
+    ``kept`` carves exceptions out of them (the cloud-init disk inside a declared disk list).
+    """
+
+    paths: Tuple[Path, ...] = ()
+    kept: Tuple[Path, ...] = ()
+
+    def covers(self, path: Path) -> bool:
+        return any(_matches(p, path) for p in self.paths) and not any(_matches(k, path) for k in self.kept)
+
+    def reaches_below(self, path: Path) -> bool:
+        """Some pattern declares a part of ``path`` only (a few fields of one list item)."""
+        return any(len(p) > len(path) and _matches(p[:len(path)], path) for p in self.paths)
+
+
+def leaf_paths(value: Any, prefix: Path = ()) -> List[Path]:
+    """The paths a partial object sets: keys down to scalars, nulls, empty maps and lists.
+
+    Items of lists of named dicts are addressed by name (so a list given in part declares only
+    the items it names); any other list is one value.
+    """
+    if isinstance(value, dict) and value:
+        return [path for key, child in value.items() for path in leaf_paths(child, prefix + (str(key),))]
+    if _named(value):
+        return [
+            path for item in value
+            for path in leaf_paths({k: v for k, v in item.items() if k != "name"}, prefix + (str(item["name"]),))
+        ]
+    return [prefix]
+
+
+def without_nulls(value: Any) -> Any:
+    """``value`` without null map entries (at any depth): a null means "not set"."""
+    if isinstance(value, dict):
+        return {key: without_nulls(child) for key, child in value.items() if child is not None}
+    if isinstance(value, list):
+        return [without_nulls(item) for item in value]
+    return value
+
+
+def _has_keys(item: Any, keys: Mapping[str, Any]) -> bool:
+    return isinstance(item, dict) and all(item.get(k) == v for k, v in keys.items())
+
+
+def _same_keys(names: List[str]) -> Callable[[Any, Any], bool]:
+    return lambda a, b: isinstance(a, dict) and isinstance(b, dict) and all(a.get(k) == b.get(k) for k in names)
+
+
+def _keyed_position(items: List[Any], keys: Mapping[str, Any]) -> Optional[int]:
+    return next((position for position, item in enumerate(items) if _has_keys(item, keys)), None)
+
+
+def _insert_in_live_order(out: List[Any], item: Any, live: List[Any], index: int, same: Callable[[Any, Any], bool]) -> None:
+    """Put ``live[index]`` (as ``item``) into ``out`` before the next live item ``out`` holds."""
+    for later in live[index + 1:]:
+        position = next((n for n, have in enumerate(out) if same(have, later)), None)
+        if position is not None:
+            out.insert(position, item)
+            return
+    out.append(item)
+
+
+def _carried_leaf(live: Any, desired: Any) -> Any:
+    if _named(live):
+        # An atomic list of named items: merged item by item by _merge_named_lists.
+        return desired if isinstance(desired, list) else []
+    if isinstance(live, dict) and isinstance(desired, dict):
+        # An atomic map (or an empty map we set): the map the request builds stands.
+        return desired
+    return copy.deepcopy(live)
+
+
+def _carried_items(fields: Mapping[str, Any], live: List[Any], desired: Any, path: Path, declared: Declared) -> Any:
+    out = list(desired) if isinstance(desired, list) else []
+    for token, child in fields.items():
+        kind, _, raw = token.partition(":")
+        try:
+            ident = json.loads(raw)
+        except ValueError:
+            continue
+        if kind == "k" and isinstance(ident, dict):
+            position = _keyed_position(live, ident)
+            if position is None:
+                continue
+            step = str(ident["name"]) if list(ident) == ["name"] else raw
+            mine = _keyed_position(out, ident)
+            value = _carried(child, live[position], out[mine] if mine is not None else _MISSING, path + (step,), declared)
+            if value is _MISSING:
+                continue
+            if mine is None:
+                _insert_in_live_order(out, value, live, position, _same_keys(list(ident)))
+            else:
+                out[mine] = value
+        elif kind == "v" and ident in live and ident not in out and not declared.covers(path + (raw,)):
+            out.append(ident)
+    return out if (out or isinstance(desired, list)) else _MISSING
+
+
+def _carried(fields: Mapping[str, Any], live: Any, desired: Any, path: Path, declared: Declared) -> Any:
+    """``desired`` (or _MISSING) plus the values at the paths of ``fields`` in ``live`` that
+    ``declared`` does not cover."""
+    if declared.covers(path):
+        return desired
+    children = {token: child for token, child in fields.items() if token != "."}
+    if not children:
+        return _carried_leaf(live, desired)
+    if isinstance(live, list):
+        return _carried_items(children, live, desired, path, declared)
+    if not isinstance(live, dict):
+        return desired
+    out = dict(desired) if isinstance(desired, dict) else {}
+    for token, child in children.items():
+        key = token[2:]
+        if not token.startswith("f:") or key not in live or (not path and key in ("apiVersion", "kind", "status")):
+            continue
+        value = _carried(child, live[key], out.get(key, _MISSING), path + (key,), declared)
+        if value is not _MISSING:
+            out[key] = value
+    return out if (out or "." in fields or isinstance(desired, dict)) else _MISSING
+
+
+def _merge_items(wanted: List[Dict[str, Any]], live: List[Dict[str, Any]], path: Path, declared: Declared) -> List[Any]:
+    """``wanted`` with the undeclared items of ``live``: live items keep their values and their
+    place (before the live item that followed them), declared ones are as ``wanted`` has them."""
+    live_by_name = {item["name"]: item for item in live}
+    out: List[Any] = []
+    for item in wanted:
+        here = path + (str(item["name"]),)
+        have = live_by_name.get(item["name"])
+        if have is None or declared.covers(here):
+            out.append(item)
+        elif declared.reaches_below(here):
+            out.append(deep_merge(have, item))
+        else:
+            out.append(copy.deepcopy(have))
+    present = {item["name"] for item in out}
+    for index, item in enumerate(live):
+        if item["name"] not in present and not declared.covers(path + (str(item["name"]),)):
+            _insert_in_live_order(out, copy.deepcopy(item), live, index, _same_keys(["name"]))
+            present.add(item["name"])
+    return out
+
+
+def _merge_named_lists(desired: Any, live: Any, path: Path, declared: Declared) -> Any:
+    if declared.covers(path):
+        return desired
+    if isinstance(desired, dict) and isinstance(live, dict):
+        return {
+            key: _merge_named_lists(value, live[key], path + (key,), declared) if key in live else value
+            for key, value in desired.items()
+        }
+    if isinstance(desired, list) and _named(live) and all(isinstance(i, dict) and "name" in i for i in desired):
+        return _merge_items(desired, live, path, declared)
+    return desired
+
+
+def carry_forward(
+    live: Optional[Mapping[str, Any]], manager: str, desired: Mapping[str, Any], declared: Declared
+) -> Dict[str, Any]:
+    """The configuration to apply so that only the ``declared`` parts of ``desired`` change.
+
+    Server-side apply removes what ``manager`` applied before and no longer sends. To keep
+    everything a partial request does not mention, the values ``live`` holds at the fields
+    ``manager`` owns (managedFields, operation Apply) outside the declared paths are copied into
+    ``desired``; there they also win over the request's own fill-ins. Atomic lists are owned as a
+    whole: a list of named items that the request declares only in part (or not at all) is
+    merged item by item, whoever owns it, because applying the list replaces all of it.
+    """
+    if live is None:
+        return copy.deepcopy(dict(desired))
+    owned = managed_fields_of(live, manager)
+    carried = _carried(owned, live, copy.deepcopy(dict(desired)), (), declared)
+    return _merge_named_lists(carried, live, (), declared)

@@ -4,16 +4,24 @@
 """Build a VirtualMachine manifest from the ``virt.kubevirt.vm`` options (pure, no I/O).
 
 High-level options are deep-merged over the raw ``spec`` option, so ``spec`` can carry anything
-not modelled here while the modelled options stay authoritative.
+not modelled here while the modelled options stay authoritative. ``declared_paths`` says which
+parts of the object the options a task gives are authoritative for; the rest keeps its values.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
-from ansible_collections.virt.kubevirt.plugins.module_utils._merge import deep_merge
+from ansible_collections.virt.kubevirt.plugins.module_utils._merge import (
+    ANY,
+    Declared,
+    Path,
+    deep_merge,
+    leaf_paths,
+    without_nulls,
+)
 from ansible_collections.virt.kubevirt.plugins.module_utils._quantity import is_quantity, quantity_error
 from ansible_collections.virt.kubevirt.plugins.module_utils._resources import VIRTUAL_MACHINE
 
@@ -270,15 +278,64 @@ def build_vm(params: Mapping[str, Any]) -> Dict[str, Any]:
         spec["dataVolumeTemplates"] = disk_parts["templates"]
     spec["template"] = {"metadata": template_metadata, "spec": _template_spec(params, disk_parts)}
 
-    raw = params.get("spec") or {}
-    if not isinstance(raw, dict):
-        raise invalid("spec", "must be a mapping (a VirtualMachine spec)")
     return {
         "apiVersion": VIRTUAL_MACHINE.api_version,
         "kind": VIRTUAL_MACHINE.kind,
         "metadata": metadata,
-        "spec": deep_merge(raw, spec),
+        "spec": deep_merge(without_nulls(_raw_spec(params)), spec),
     }
+
+
+def _raw_spec(params: Mapping[str, Any]) -> Dict[str, Any]:
+    raw = params.get("spec") or {}
+    if not isinstance(raw, dict):
+        raise invalid("spec", "must be a mapping (a VirtualMachine spec)")
+    return raw
+
+
+# -- what a task declares ------------------------------------------------------------------
+_TEMPLATE: Path = ("spec", "template")
+_TEMPLATE_SPEC: Path = _TEMPLATE + ("spec",)
+_DOMAIN: Path = _TEMPLATE_SPEC + ("domain",)
+_DEVICES: Path = _DOMAIN + ("devices",)
+_CLOUD_INIT_ITEMS: Tuple[Path, ...] = (_DEVICES + ("disks", CLOUD_INIT_VOLUME), _TEMPLATE_SPEC + ("volumes", CLOUD_INIT_VOLUME))
+
+# The parts of the VM each option is authoritative for when a task gives it (ANY: every item
+# of a list of named items). Options a task omits keep what the VM has.
+OPTION_PATHS: Dict[str, Tuple[Path, ...]] = {
+    "labels": (("metadata", "labels"),),
+    "annotations": (("metadata", "annotations"),),
+    "template_labels": (_TEMPLATE + ("metadata", "labels"),),
+    "template_annotations": (_TEMPLATE + ("metadata", "annotations"),),
+    "run_strategy": (("spec", "runStrategy"),),
+    # CPU/memory and an instance type exclude each other: giving one side releases the other.
+    "instancetype": (("spec", "instancetype"), _DOMAIN + ("cpu",), _DOMAIN + ("memory",)),
+    "cpu": (_DOMAIN + ("cpu",), ("spec", "instancetype")),
+    "memory": (_DOMAIN + ("memory",), ("spec", "instancetype")),
+    "preference": (("spec", "preference"),),
+    # Every disk and volume but the cloud-init one, which cloud_init manages.
+    "disks": (_DEVICES + ("disks", ANY), _TEMPLATE_SPEC + ("volumes", ANY), ("spec", "dataVolumeTemplates")),
+    "cloud_init": _CLOUD_INIT_ITEMS,
+    "networks": (_DEVICES + ("interfaces",), _TEMPLATE_SPEC + ("networks",)),
+    "ssh_key_secrets": (_TEMPLATE_SPEC + ("accessCredentials",),),
+    "node_selector": (_TEMPLATE_SPEC + ("nodeSelector",),),
+    "tolerations": (_TEMPLATE_SPEC + ("tolerations",),),
+    "affinity": (_TEMPLATE_SPEC + ("affinity",),),
+    "eviction_strategy": (_TEMPLATE_SPEC + ("evictionStrategy",),),
+    "termination_grace_period": (_TEMPLATE_SPEC + ("terminationGracePeriodSeconds",),),
+}
+
+
+def declared_paths(params: Mapping[str, Any]) -> Declared:
+    """What the options this task gives are authoritative for (see OPTION_PATHS).
+
+    The raw ``spec`` declares the paths it sets, down to its leaves (items of named lists by
+    name), so it never releases more than it names; a null there releases that field.
+    """
+    paths = [path for option, owned in OPTION_PATHS.items() if params.get(option) is not None for path in owned]
+    paths.extend(leaf_paths(_raw_spec(params), ("spec",)) if params.get("spec") else [])
+    kept = () if params.get("cloud_init") is not None else _CLOUD_INIT_ITEMS
+    return Declared(tuple(paths), kept)
 
 
 def data_volume_names(vm: Optional[Mapping[str, Any]]) -> List[str]:

@@ -14,9 +14,11 @@ description:
   - Create, update, power and delete KubeVirt C(VirtualMachine) objects.
   - The VM is built from high-level options (compute, disks, networks, cloud-init, SSH keys,
     scheduling) deep-merged over the raw O(spec), then server-side applied with the field
-    manager C(virt.kubevirt). Only the fields this module sets are owned; fields set by other
-    tools or by KubeVirt's defaults are left alone, and a field the playbook stops setting is
-    removed. When another manager owns a field the playbook sets, the playbook wins (C(force=true)).
+    manager C(virt.kubevirt). Fields set by other tools or by KubeVirt's defaults are left alone.
+    When another manager owns a field the playbook sets, the playbook wins (C(force=true)).
+  - Options a task omits keep their current values on an existing VM, so a task can change one
+    thing, for example only O(run_strategy). An option a task gives is authoritative for what it
+    covers, see the notes.
   - The module first compares the wanted object with the live one, so an unchanged re-run sends
     no write at all (one GET of the VM and one of its VMI) and reports RV(ignore:changed=false).
   - A change is first sent as a server-side dry run, so the API server and KubeVirt's webhooks
@@ -54,18 +56,27 @@ options:
     choices: [present, absent]
     default: present
   labels:
-    description: Labels of the VirtualMachine object.
+    description:
+      - Labels of the VirtualMachine object.
+      - The labels this module manages become exactly these; labels it set before and no longer
+        listed are removed (V({}) removes them all). Labels set by other tools stay.
+      - When omitted, the labels stay as they are.
     type: dict
   annotations:
-    description: Annotations of the VirtualMachine object.
+    description:
+      - Annotations of the VirtualMachine object.
+      - Like O(labels), the annotations this module manages become exactly these; when omitted, they stay as they are.
     type: dict
   template_labels:
     description:
       - Labels of the VMI template (C(spec.template.metadata.labels)); Services select VMs by these.
       - The label C(kubevirt.io/domain=<name>) is always added.
+      - Like O(labels), the template labels this module manages become exactly these; when omitted, they stay as they are.
     type: dict
   template_annotations:
-    description: Annotations of the VMI template (C(spec.template.metadata.annotations)).
+    description:
+      - Annotations of the VMI template (C(spec.template.metadata.annotations)).
+      - Like O(labels), the template annotations this module manages become exactly these; when omitted, they stay as they are.
     type: dict
   run_strategy:
     description:
@@ -89,6 +100,8 @@ options:
   instancetype:
     description:
       - Instance type giving CPU and memory (C(spec.instancetype)). Conflicts with O(cpu) and O(memory).
+      - Giving it removes the CPU topology and guest memory this module set earlier through O(cpu)
+        and O(memory); giving O(cpu) or O(memory) removes an instance type it set earlier.
     type: dict
     suboptions:
       name:
@@ -126,7 +139,9 @@ options:
         type: str
         choices: [Reject, Ignore, RejectInferFromVolumeFailure, IgnoreInferFromVolumeFailure]
   cpu:
-    description: CPU topology (C(spec.template.spec.domain.cpu)).
+    description:
+      - CPU topology (C(spec.template.spec.domain.cpu)). Suboptions left out are not set.
+      - When omitted, the CPU topology stays as it is.
     type: dict
     suboptions:
       cores:
@@ -141,11 +156,15 @@ options:
   memory:
     description:
       - Guest memory as a Kubernetes quantity, for example V(2Gi) (C(spec.template.spec.domain.memory.guest)).
+      - When omitted, the memory stays as it is.
     type: str
   disks:
     description:
       - Disks of the VM, in order. Each disk gets a volume of the same name.
-      - Replaces the whole disk list the module manages; disks defined only in O(spec) are merged by name.
+      - When given, the VM's disks, volumes and C(dataVolumeTemplates) are exactly these, apart
+        from the cloud-init disk, which O(cloud_init) manages; a disk left out of the list is
+        removed. Disks defined in O(spec) are merged into this list by name.
+      - When omitted, the disks stay as they are.
     type: list
     elements: dict
     suboptions:
@@ -229,7 +248,8 @@ options:
   networks:
     description:
       - Network interfaces, in order. An entry without O(networks[].network_name) is the pod network.
-      - When omitted, the module does not manage networks (KubeVirt attaches the pod network by default).
+      - When given, the VM's interfaces and networks are exactly these (V([]) removes them all).
+      - When omitted, the networks stay as they are (on a new VM, KubeVirt attaches the pod network by default).
     type: list
     elements: dict
     suboptions:
@@ -267,7 +287,10 @@ options:
             description: Port name.
             type: str
   cloud_init:
-    description: cloud-init NoCloud data, attached as the disk C(cloudinitdisk).
+    description:
+      - cloud-init NoCloud data, attached as the disk C(cloudinitdisk).
+      - When given, the disk and volume C(cloudinitdisk) are exactly what it describes.
+      - When omitted, the VM's cloud-init disk stays as it is.
     type: dict
     suboptions:
       user_data:
@@ -294,6 +317,7 @@ options:
     description:
       - SSH public keys injected from Secrets through C(spec.template.spec.accessCredentials).
       - V(no_cloud) propagation adds a cloud-init disk when there is none.
+      - When given, the VM's access credentials are exactly these; when omitted, they stay as they are.
     type: list
     elements: dict
     suboptions:
@@ -311,14 +335,20 @@ options:
         type: list
         elements: str
   node_selector:
-    description: Node labels the VM must run on (C(spec.template.spec.nodeSelector)).
+    description:
+      - Node labels the VM must run on (C(spec.template.spec.nodeSelector)).
+      - When given, exactly these (V({}) removes the ones this module set); when omitted, they stay as they are.
     type: dict
   tolerations:
-    description: Kubernetes tolerations (C(spec.template.spec.tolerations)).
+    description:
+      - Kubernetes tolerations (C(spec.template.spec.tolerations)).
+      - When given, exactly these (V([]) removes them); when omitted, they stay as they are.
     type: list
     elements: dict
   affinity:
-    description: Kubernetes affinity (C(spec.template.spec.affinity)).
+    description:
+      - Kubernetes affinity (C(spec.template.spec.affinity)).
+      - When given, exactly this (V({}) removes what this module set); when omitted, it stays as it is.
     type: dict
   eviction_strategy:
     description: What happens on node drain (C(spec.template.spec.evictionStrategy)).
@@ -332,6 +362,9 @@ options:
       - Raw C(VirtualMachine) spec for anything not modelled by the other options.
       - The high-level options are deep-merged over it, so they win; lists of named items (disks,
         volumes, interfaces, networks) merge by name.
+      - It declares only the fields it sets, down to single values (an item of a list of named
+        items by its name, any other list as a whole); everything else stays as it is. Set a field
+        to V(null) to remove what this module set there earlier.
       - Unknown fields fail the task (strict field validation), naming the field.
     type: dict
   delete_options:
@@ -354,6 +387,15 @@ options:
     type: bool
     default: false
 notes:
+  - A task changes only what its options cover. On an existing VM, every option the task omits
+    keeps its current value, whatever earlier tasks set; an option the task gives is
+    authoritative for the fields it builds, and what this module set there earlier but the
+    task no longer lists is removed. For example a task with only O(name), O(namespace) and
+    O(run_strategy) changes the power state and nothing else, and O(labels) given as
+    V({app: web}) makes V(app=web) the only label this module manages, without touching labels
+    set by other tools.
+  - To remove something entirely, give its option with the items to keep, for example the
+    remaining O(disks), V({}) for O(labels), or V(null) for a field set through O(spec).
   - O(wait) with O(state=present) waits for C(status.ready) (O(run_strategy) V(Always) or
     V(RerunOnFailure)), C(printableStatus=Stopped) (V(Halted)), either of them (V(Once)), and
     does not wait for V(Manual). When O(run_strategy) is omitted, the VM's current run strategy is used.
@@ -418,20 +460,48 @@ EXAMPLES = r"""
     node_selector:
       node-role.kubernetes.io/worker: ""
 
-- name: Stop the VM (declarative power state)
+- name: Stop the VM (declarative power state; everything else stays as it is)
   virt.kubevirt.vm:
     name: fedora-1
     namespace: vms
     run_strategy: Halted
     wait: true
 
-- name: Restart it to pick up a change that needs a reboot
+- name: Start it again
+  virt.kubevirt.vm:
+    name: fedora-1
+    namespace: vms
+    run_strategy: Always
+    wait: true
+
+- name: Give it more memory and restart it to pick up the change
   virt.kubevirt.vm:
     name: fedora-1
     namespace: vms
     memory: 4Gi
     restart: true
     wait: true
+
+- name: Set the labels this module manages to exactly these (other tools' labels stay)
+  virt.kubevirt.vm:
+    name: fedora-1
+    namespace: vms
+    labels:
+      app: web
+      env: prod
+
+- name: Add a data disk; the disk list is given in full, the cloud-init disk stays
+  virt.kubevirt.vm:
+    name: fedora-1
+    namespace: vms
+    disks:
+      - name: root
+        container_disk: quay.io/containerdisks/fedora:41
+        bus: virtio
+      - name: data
+        data_volume:
+          blank: true
+          size: 20Gi
 
 - name: Anything not modelled goes into spec
   virt.kubevirt.vm:
@@ -445,6 +515,16 @@ EXAMPLES = r"""
               bootloader:
                 efi:
                   secureBoot: false
+
+- name: Stop managing a field set earlier through spec
+  virt.kubevirt.vm:
+    name: fedora-1
+    namespace: vms
+    spec:
+      template:
+        spec:
+          domain:
+            firmware: null
 
 - name: Delete a VM together with its DataVolumes
   virt.kubevirt.vm:
@@ -550,7 +630,7 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._resources import (
     VIRTUAL_MACHINE_SUBRESOURCES,
 )
 from ansible_collections.virt.kubevirt.plugins.module_utils._vm_options import VM_ARGUMENT_SPEC
-from ansible_collections.virt.kubevirt.plugins.module_utils._vm_spec import build_vm, data_volume_names, invalid
+from ansible_collections.virt.kubevirt.plugins.module_utils._vm_spec import build_vm, data_volume_names, declared_paths, invalid
 from ansible_collections.virt.kubevirt.plugins.module_utils._vm_status import vmi_summary
 
 
@@ -580,7 +660,7 @@ def present(module: KubevirtModule) -> Dict[str, Any]:
     client = module.client
     name, namespace = p["name"], p["namespace"]
 
-    outcome = ensure_applied(client, VIRTUAL_MACHINE, desired, namespace)
+    outcome = ensure_applied(client, VIRTUAL_MACHINE, desired, namespace, declared=declared_paths(p))
     live, vm = outcome.before, outcome.after
     result: Dict[str, Any] = {"changed": outcome.changed, "method": outcome.method, "restarted": False}
     if outcome.changed:

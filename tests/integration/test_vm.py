@@ -77,8 +77,11 @@ def test_update_shows_a_diff(runner, namespace, kube):
         assert noisy not in after["metadata"]
     assert "status" not in after
     assert kube.vm(namespace, "vm1")["spec"]["template"]["spec"]["domain"]["memory"]["guest"] == "2Gi"
-    # Dropping the label we set removes it (server-side apply ownership).
-    dropped = runner.run("vm", _vm_args(namespace, memory="2Gi"))
+    # Omitting labels leaves them alone; labels: {} removes the ones we set.
+    kept = runner.run("vm", _vm_args(namespace, memory="2Gi"))
+    assert not kept.failed and kept.changed is False, kept
+    assert kube.vm(namespace, "vm1")["metadata"]["labels"] == {"team": "a"}
+    dropped = runner.run("vm", _vm_args(namespace, memory="2Gi", labels={}))
     assert dropped.changed, dropped
     assert "team" not in (kube.vm(namespace, "vm1")["metadata"].get("labels") or {})
 
@@ -96,6 +99,120 @@ def test_run_strategy_is_the_power_state(runner, namespace, kube):
     assert not started.failed, started
     assert started.result["result"]["status"]["ready"] is True
     assert started.result["vmi"]["phase"] == "Running"
+
+
+# -- partial tasks: what a task omits stays as it is ---------------------------------------------
+def _only(namespace, name="vm1", **options):
+    return dict({"name": name, "namespace": namespace}, **options)
+
+
+def _tspec(vm):
+    return vm["spec"]["template"]["spec"]
+
+
+def _assert_full_vm_kept(vm):
+    """The VM _vm_args builds is all there: compute, disks and volumes, cloud-init, networks."""
+    spec = _tspec(vm)
+    assert spec["domain"]["memory"] == {"guest": "1Gi"}
+    assert spec["domain"]["cpu"]["cores"] == 1
+    assert [d["name"] for d in spec["domain"]["devices"]["disks"]] == ["root", "cloudinitdisk"]
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert volumes["root"]["containerDisk"]["image"] == IMAGE
+    user_data = volumes["cloudinitdisk"]["cloudInitNoCloud"]["userData"]
+    assert "user: fedora" in user_data and "ssh-ed25519 AAAAC3Nza test@ci" in user_data
+    assert [(i["name"], "masquerade" in i, i["ports"][0]["port"]) for i in spec["domain"]["devices"]["interfaces"]] == [("default", True, 22)]
+    assert spec["networks"] == [{"name": "default", "pod": {}}]
+
+
+def test_partial_run_strategy_task_keeps_the_vm_and_starts_again(runner, namespace, kube):
+    assert not runner.run("vm", _vm_args(namespace, labels={"app": "web"}, wait=True)).failed
+    full = kube.vm(namespace, "vm1")
+
+    stopped = runner.run("vm", _only(namespace, run_strategy="Halted", wait=True), diff=True)
+    assert not stopped.failed, stopped
+    assert stopped.changed and stopped.result["method"] == "update"
+    vm = kube.vm(namespace, "vm1")
+    assert vm["spec"]["runStrategy"] == "Halted"
+    assert vm["status"]["printableStatus"] == "Stopped"
+    _assert_full_vm_kept(vm)
+    assert vm["spec"]["template"] == full["spec"]["template"]
+    assert vm["metadata"]["labels"] == {"app": "web"}
+    diff = stopped.result["diff"]
+    assert diff["before"]["spec"]["runStrategy"] == "Always" and diff["after"]["spec"]["runStrategy"] == "Halted"
+    assert diff["before"]["spec"]["template"] == diff["after"]["spec"]["template"]
+
+    again = runner.run("vm", _only(namespace, run_strategy="Halted"))
+    assert not again.failed, again
+    assert again.changed is False
+    assert len(again.requests) <= 2, again
+    _assert_no_writes(again)
+
+    started = runner.run("vm", _only(namespace, run_strategy="Always", wait=True))
+    assert not started.failed, started
+    assert started.changed
+    assert started.result["result"]["status"]["printableStatus"] == "Running"
+    assert started.result["result"]["status"]["ready"] is True
+    assert started.result["vmi"]["phase"] == "Running" and started.result["vmi"]["ip_address"]
+    _assert_full_vm_kept(kube.vm(namespace, "vm1"))
+
+
+def test_partial_labels_task_replaces_only_our_labels(runner, namespace, kube):
+    assert not runner.run("vm", _vm_args(namespace, run_strategy="Halted", labels={"app": "web", "tier": "db"})).failed
+    # Another tool adds a label of its own (a merge patch under its own field manager).
+    kube.api.patch_namespaced_custom_object(
+        "kubevirt.io", "v1", namespace, "virtualmachines", "vm1", {"metadata": {"labels": {"backup": "daily"}}},
+        field_manager="backup-operator", _content_type="application/merge-patch+json",
+    )
+
+    relabelled = runner.run("vm", _only(namespace, labels={"app": "web", "env": "prod"}))
+    assert not relabelled.failed, relabelled
+    assert relabelled.changed
+    vm = kube.vm(namespace, "vm1")
+    assert vm["metadata"]["labels"] == {"app": "web", "env": "prod", "backup": "daily"}
+    assert vm["spec"]["runStrategy"] == "Halted"
+    _assert_full_vm_kept(vm)
+
+    again = runner.run("vm", _only(namespace, labels={"app": "web", "env": "prod"}))
+    assert not again.failed and again.changed is False, again
+    assert len(again.requests) <= 2, again
+    _assert_no_writes(again)
+
+    emptied = runner.run("vm", _only(namespace, labels={}))
+    assert not emptied.failed and emptied.changed, emptied
+    assert kube.vm(namespace, "vm1")["metadata"]["labels"] == {"backup": "daily"}
+
+
+def test_partial_disks_task_is_the_disk_list_but_keeps_cloud_init(runner, namespace, kube):
+    assert not runner.run("vm", _vm_args(namespace, run_strategy="Halted")).failed
+    data = {"name": "data", "container_disk": "quay.io/containerdisks/centos-stream:9"}
+    added = runner.run("vm", _only(namespace, disks=[{"name": "root", "container_disk": IMAGE}, data]))
+    assert not added.failed, added
+    assert added.changed
+    spec = _tspec(kube.vm(namespace, "vm1"))
+    assert [d["name"] for d in spec["domain"]["devices"]["disks"]] == ["root", "data", "cloudinitdisk"]
+    assert [v["name"] for v in spec["volumes"]] == ["root", "data", "cloudinitdisk"]
+    assert spec["domain"]["memory"] == {"guest": "1Gi"}
+
+    removed = runner.run("vm", _only(namespace, disks=[{"name": "root", "container_disk": IMAGE}]))
+    assert not removed.failed and removed.changed, removed
+    _assert_full_vm_kept(kube.vm(namespace, "vm1"))
+
+
+def test_partial_raw_spec_declares_only_its_fields(runner, namespace, kube):
+    assert not runner.run("vm", _vm_args(namespace, run_strategy="Halted")).failed
+    raw = {"template": {"spec": {"hostname": "custom", "domain": {"firmware": {"serial": "abc"}}}}}
+    run = runner.run("vm", _only(namespace, spec=raw))
+    assert not run.failed and run.changed, run
+    vm = kube.vm(namespace, "vm1")
+    assert _tspec(vm)["hostname"] == "custom" and _tspec(vm)["domain"]["firmware"]["serial"] == "abc"
+    _assert_full_vm_kept(vm)
+    # A null releases the field; the other one set through spec stays.
+    released = runner.run("vm", _only(namespace, spec={"template": {"spec": {"hostname": None}}}))
+    assert not released.failed and released.changed, released
+    vm = kube.vm(namespace, "vm1")
+    assert "hostname" not in _tspec(vm)
+    assert _tspec(vm)["domain"]["firmware"]["serial"] == "abc"
+    _assert_full_vm_kept(vm)
 
 
 def test_restart_replaces_the_vmi(runner, namespace, kube):

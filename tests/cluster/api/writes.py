@@ -180,9 +180,11 @@ def prepare(rtype: ResourceType, obj: dict, version: str, operation: str, opts: 
 def admit(cluster: "Cluster", req: Request, rtype: ResourceType, operation: str, namespace: Optional[str],
           name: Optional[str], new: Optional[dict], old: Optional[dict], version: str, dry_run: bool,
           subresource: str = "") -> None:
-    cluster.registry.admit(AdmissionRequest(operation=operation, gr=rtype.gr, namespace=namespace, name=name,
-                                            user=req.user or "", dry_run=dry_run, subresource=subresource,
-                                            version=version), new, old)
+    request = AdmissionRequest(operation=operation, gr=rtype.gr, namespace=namespace, name=name,
+                               user=req.user or "", dry_run=dry_run, subresource=subresource, version=version)
+    cluster.registry.admit(request, new, old)
+    # webhook warnings (e.g. KubeVirt's spec.running deprecation) reach the client as Warning headers
+    req.warnings.extend(request.warnings)
 
 
 def track(rtype: ResourceType, old: Optional[dict], new: dict, opts: WriteOptions, subresource: str = "") -> None:

@@ -21,7 +21,7 @@ def record(**kwargs):
     values = dict(
         name="apps-web", cluster="east", namespace="apps", variables={}, running=True, node="node01",
         status="Running", os_id="fedora", windows=False, instancetype="u1.medium",
-        labels=[("app", "web"), ("kubevirt.io/domain", "web")],
+        label_maps=({"app": "web"}, {"kubevirt.io/domain": "web", "app": "web"}),
     )
     values.update(kwargs)
     return HostRecord(**values)

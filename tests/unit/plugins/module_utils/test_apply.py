@@ -9,6 +9,7 @@ import pytest
 from ansible_collections.virt.kubevirt.plugins.module_utils._api import ResourceClient
 from ansible_collections.virt.kubevirt.plugins.module_utils._apply import ensure_applied
 from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
+from ansible_collections.virt.kubevirt.plugins.module_utils._merge import Declared
 from ansible_collections.virt.kubevirt.plugins.module_utils._resources import VIRTUAL_MACHINE
 
 PATH = "/apis/kubevirt.io/v1/namespaces/ns/virtualmachines/vm1"
@@ -57,3 +58,22 @@ def test_check_mode_returns_the_preview(api_server):
     outcome = ensure_applied(client, VIRTUAL_MACHINE, _desired(runStrategy="Halted"), "ns")
     assert outcome.changed and outcome.after["spec"] == {"runStrategy": "Halted"}
     assert api_server.writes == [] and api_server.objects == {}
+
+
+def test_partial_request_keeps_what_it_does_not_declare(client, api_server):
+    ensure_applied(client, VIRTUAL_MACHINE, _desired(runStrategy="Always", template={"spec": {"hostname": "a"}}), "ns")
+    only_run_strategy = Declared(paths=(("spec", "runStrategy"),))
+    outcome = ensure_applied(client, VIRTUAL_MACHINE, _desired(runStrategy="Halted"), "ns", declared=only_run_strategy)
+    assert outcome.changed
+    assert api_server.objects[PATH]["spec"] == {"runStrategy": "Halted", "template": {"spec": {"hostname": "a"}}}
+    api_server.requests.clear()
+    again = ensure_applied(client, VIRTUAL_MACHINE, _desired(runStrategy="Halted"), "ns", declared=only_run_strategy)
+    assert again.changed is False
+    assert [r.method for r in api_server.requests] == ["GET"]
+
+
+def test_without_declared_paths_the_request_is_the_whole_truth(client, api_server):
+    ensure_applied(client, VIRTUAL_MACHINE, _desired(runStrategy="Always", template={"spec": {"hostname": "a"}}), "ns")
+    outcome = ensure_applied(client, VIRTUAL_MACHINE, _desired(runStrategy="Always"), "ns")
+    assert outcome.changed
+    assert api_server.objects[PATH]["spec"] == {"runStrategy": "Always"}

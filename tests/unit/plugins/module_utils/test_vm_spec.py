@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
-from ansible_collections.virt.kubevirt.plugins.module_utils._vm_spec import build_vm, data_volume_names
+from ansible_collections.virt.kubevirt.plugins.module_utils._vm_spec import build_vm, data_volume_names, declared_paths
 
 
 def _params(**values):
@@ -247,3 +247,64 @@ def test_raw_spec_is_merged_under_the_options():
     assert spec["domain"]["firmware"] == {"bootloader": {"efi": {}}}
     assert spec["domain"]["devices"]["disks"] == [{"name": "root", "disk": {"bus": "virtio"}, "serial": "abc"}]
     assert raw["runStrategy"] == "Halted"  # the option value is not modified
+
+
+def test_raw_spec_nulls_are_not_sent():
+    vm = build_vm(_params(spec={"template": {"spec": {"hostname": None, "subdomain": "s"}}}))
+    assert "hostname" not in _tspec(vm) and _tspec(vm)["subdomain"] == "s"
+
+
+# -- what a task declares ---------------------------------------------------------------------
+DOMAIN = ("spec", "template", "spec", "domain")
+DISKS = DOMAIN + ("devices", "disks")
+VOLUMES = ("spec", "template", "spec", "volumes")
+
+
+def test_a_task_with_only_a_run_strategy_declares_only_the_run_strategy():
+    declared = declared_paths(_params(run_strategy="Halted", restart=False, state="present", wait=True))
+    assert declared.covers(("spec", "runStrategy"))
+    for kept in (("metadata", "labels", "app"), DOMAIN + ("memory",), DOMAIN + ("cpu",), DISKS + ("root",),
+                 VOLUMES + ("cloudinitdisk",), ("spec", "template", "spec", "networks"), ("spec", "dataVolumeTemplates")):
+        assert not declared.covers(kept), kept
+
+
+def test_given_options_declare_what_they_build():
+    declared = declared_paths(_params(labels={}, networks=[], node_selector={"a": "b"}, template_labels={"x": "y"}))
+    assert declared.covers(("metadata", "labels", "anything"))
+    assert declared.covers(DOMAIN + ("devices", "interfaces"))
+    assert declared.covers(("spec", "template", "spec", "networks"))
+    assert declared.covers(("spec", "template", "spec", "nodeSelector", "old"))
+    assert declared.covers(("spec", "template", "metadata", "labels", "kubevirt.io/domain"))
+    assert not declared.covers(("metadata", "annotations"))
+
+
+def test_disks_declare_every_disk_but_the_cloud_init_one_unless_cloud_init_is_given():
+    disks_only = declared_paths(_params(disks=[_disk(container_disk="img")]))
+    assert disks_only.covers(DISKS + ("data",)) and disks_only.covers(VOLUMES + ("root",))
+    assert disks_only.covers(("spec", "dataVolumeTemplates"))
+    assert not disks_only.covers(DISKS + ("cloudinitdisk",)) and not disks_only.covers(VOLUMES + ("cloudinitdisk",))
+    both = declared_paths(_params(disks=[], cloud_init=_cloud_init(user_data="#cloud-config\n")))
+    assert both.covers(DISKS + ("cloudinitdisk",)) and both.covers(DISKS + ("root",))
+    cloud_init_only = declared_paths(_params(cloud_init=_cloud_init(user_data="#cloud-config\n")))
+    assert cloud_init_only.covers(VOLUMES + ("cloudinitdisk",)) and not cloud_init_only.covers(VOLUMES + ("root",))
+
+
+def test_sizing_options_release_each_other():
+    memory = declared_paths(_params(memory="2Gi"))
+    assert memory.covers(DOMAIN + ("memory", "guest")) and memory.covers(("spec", "instancetype"))
+    assert not memory.covers(DOMAIN + ("cpu",))
+    instancetype = declared_paths(_params(instancetype={"name": "u1.small"}))
+    assert instancetype.covers(DOMAIN + ("cpu", "cores")) and instancetype.covers(DOMAIN + ("memory",))
+
+
+def test_raw_spec_declares_its_leaves_only():
+    declared = declared_paths(_params(spec={"template": {"spec": {
+        "domain": {"firmware": {"bootloader": {"efi": {"secureBoot": False}}}},
+        "volumes": [{"name": "root", "containerDisk": {"imagePullPolicy": "Always"}}],
+        "hostname": None,
+    }}}))
+    assert declared.covers(DOMAIN + ("firmware", "bootloader", "efi", "secureBoot"))
+    assert not declared.covers(DOMAIN + ("firmware", "bootloader", "bios"))
+    assert declared.covers(("spec", "template", "spec", "hostname"))
+    assert not declared.covers(VOLUMES + ("root",)) and declared.reaches_below(VOLUMES + ("root",))
+    assert not declared.covers(DOMAIN + ("memory",))

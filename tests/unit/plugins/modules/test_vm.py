@@ -82,6 +82,22 @@ def test_dropping_an_owned_label_is_a_change(run_module, api_server):
     assert result["changed"] is True
 
 
+def test_partial_task_keeps_the_options_it_omits(run_module, api_server):
+    run_module(vm_module.main, dict(ARGS, labels={"app": "web"}))
+    stop = {"name": "vm1", "namespace": "ns", "run_strategy": "Halted"}
+    result, failed = run_module(vm_module.main, stop)
+    assert not failed and result["changed"] is True
+    vm = api_server.objects[VM]
+    assert vm["spec"]["runStrategy"] == "Halted"
+    assert vm["spec"]["template"]["spec"]["domain"]["memory"] == {"guest": "1Gi"}
+    assert vm["spec"]["template"]["spec"]["volumes"] == [{"name": "root", "containerDisk": {"image": "quay.io/containerdisks/fedora:41"}}]
+    assert vm["metadata"]["labels"] == {"app": "web"}
+    api_server.requests.clear()
+    again = run_module(vm_module.main, stop)[0]
+    assert again["changed"] is False
+    assert _calls(api_server) == [("GET", VM), ("GET", VMI)]
+
+
 def test_check_mode_create_is_a_dry_run(run_module, api_server):
     result, failed = run_module(vm_module.main, ARGS, check_mode=True, diff=True)
     assert not failed
