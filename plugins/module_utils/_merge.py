@@ -224,7 +224,7 @@ def _carried_leaf(live: Any, desired: Any) -> Any:
 def _carried_items(fields: Mapping[str, Any], live: List[Any], desired: Any, path: Path, declared: Declared) -> Any:
     out = list(desired) if isinstance(desired, list) else []
     for token, child in fields.items():
-        kind, _, raw = token.partition(":")
+        kind, raw = token[:1], token[2:]
         try:
             ident = json.loads(raw)
         except ValueError:

@@ -391,8 +391,8 @@ notes:
     keeps its current value, whatever earlier tasks set; an option the task gives is
     authoritative for the fields it builds, and what this module set there earlier but the
     task no longer lists is removed. For example a task with only O(name), O(namespace) and
-    O(run_strategy) changes the power state and nothing else, and O(labels) given as
-    V({app: web}) makes V(app=web) the only label this module manages, without touching labels
+    O(run_strategy) changes the power state and nothing else, and a task giving only the label
+    V(app=web) in O(labels) makes it the only label this module manages, without touching labels
     set by other tools.
   - To remove something entirely, give its option with the items to keep, for example the
     remaining O(disks), V({}) for O(labels), or V(null) for a field set through O(spec).

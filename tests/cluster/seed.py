@@ -24,12 +24,12 @@ from .api import errors
 from .api.objects import now_rfc3339
 from .controllers import launcher
 from .controllers.guestos import guest_os_info
+from .controllers.keys import NAMESPACE, NODE, POD, SERVICE, VM, VMI
 from .controllers.nodes import build_node, node_name, pod_ip
 from .controllers.virt import vmi_from_vm
 from .controllers.virtapi import default_vm, default_vmi
 from .controllers.vmstatus import volume_snapshot_statuses
-from .controllers.virtcommon import (NAMESPACE, NODE, NODE_NAME_LABEL, POD, SERVICE, VM, VM_CONTROLLER_FINALIZER,
-                                     VMI, ensure_kubevirt_cr, flavor)
+from .controllers.virtcommon import NODE_NAME_LABEL, VM_CONTROLLER_FINALIZER, ensure_kubevirt_cr, flavor
 
 log = logging.getLogger("cluster.seed")
 

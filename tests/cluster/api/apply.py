@@ -19,7 +19,7 @@ from . import errors
 from .objects import now_rfc3339
 from .patch import PATCH_META
 from .resources import ResourceType
-from .schemas import OBJECT_META
+from .schemas import OBJECT_META, sub_schema
 
 Path = tuple[str, ...]
 FieldSet = set[Path]
@@ -35,16 +35,6 @@ _META_FIELDS = set(OBJECT_META["properties"])
 
 
 # -- schema helpers ----------------------------------------------------------------------------
-def _sub(schema: Optional[dict], key: str) -> Optional[dict]:
-    if not isinstance(schema, dict):
-        return None
-    props = schema.get("properties") or {}
-    if key in props:
-        return props[key]
-    addl = schema.get("additionalProperties")
-    return addl if isinstance(addl, dict) else None
-
-
 def _is_struct(schema: Optional[dict]) -> bool:
     return bool(isinstance(schema, dict) and schema.get("properties"))
 
@@ -104,7 +94,7 @@ def _walk_set(value: Any, schema: Optional[dict], path: Path, dotted: str, types
         if mark_maps and not _is_struct(schema) and path:
             out.add(path)
         for key, item in value.items():
-            sub = _sub(schema, key)
+            sub = sub_schema(schema, key)
             child = path + ("f:" + key,)
             _walk_set(item, sub, child, _dot(dotted, key), types, out, mark_maps)
             if item is None or item == {} or not _declared(schema, key):
@@ -131,7 +121,7 @@ def _compare(old: Any, new: Any, schema: Optional[dict], path: Path, dotted: str
              added: FieldSet, modified: FieldSet, removed: FieldSet) -> None:
     if isinstance(old, dict) and isinstance(new, dict) and not types.atomic_map(schema):
         for key, item in new.items():
-            sub = _sub(schema, key)
+            sub = sub_schema(schema, key)
             child = path + ("f:" + key,)
             if key not in old:
                 _walk_set(item, sub, child, _dot(dotted, key), types, added, True)
@@ -141,7 +131,7 @@ def _compare(old: Any, new: Any, schema: Optional[dict], path: Path, dotted: str
         for key, item in old.items():
             if key not in new:
                 child = path + ("f:" + key,)
-                _walk_set(item, _sub(schema, key), child, _dot(dotted, key), types, removed, True)
+                _walk_set(item, sub_schema(schema, key), child, _dot(dotted, key), types, removed, True)
                 removed.add(child)
         return
     if isinstance(old, list) and isinstance(new, list):
@@ -335,7 +325,7 @@ def _merge(live: Any, config: Any, schema: Optional[dict], dotted: str, types: _
     if isinstance(live, dict) and isinstance(config, dict) and not types.atomic_map(schema):
         out = dict(live)
         for key, item in config.items():
-            sub = _sub(schema, key)
+            sub = sub_schema(schema, key)
             out[key] = _merge(live[key], item, sub, _dot(dotted, key), types) if key in live else copy.deepcopy(item)
         return out
     if isinstance(live, list) and isinstance(config, list):

@@ -37,6 +37,12 @@ _NAME_RULES: dict[tuple[str, str], tuple[re.Pattern, int, str]] = {
     ("project.openshift.io", "projects"): (_DNS1123_LABEL, 63, _LABEL_MSG),
 }
 
+
+def name_rule(gr: tuple[str, str]) -> tuple[re.Pattern, int, str]:
+    """(pattern, maximum length, message) that ``metadata.name`` of this resource must satisfy."""
+    return _NAME_RULES.get(gr, (_DNS1123_SUBDOMAIN, 253, _SUBDOMAIN_MSG))
+
+
 def qualified_name_errors(key: str) -> list[str]:
     msgs: list[str] = []
     prefix, _, name = key.rpartition("/") if "/" in key else ("", "", key)
@@ -62,7 +68,7 @@ def qualified_name_errors(key: str) -> list[str]:
 
 
 def _validate_name(rtype: ResourceType, meta: dict, causes: list[dict[str, Any]]) -> None:
-    pattern, max_len, msg = _NAME_RULES.get(rtype.gr, (_DNS1123_SUBDOMAIN, 253, _SUBDOMAIN_MSG))
+    pattern, max_len, msg = name_rule(rtype.gr)
     for field in ("name", "generateName"):
         value = meta.get(field)
         if not isinstance(value, str) or not value:

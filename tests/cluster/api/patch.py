@@ -20,6 +20,7 @@ from typing import Any, Optional
 
 from . import errors
 from .resources import ResourceType
+from .schemas import sub_schema
 
 _MISSING = object()
 
@@ -264,16 +265,6 @@ def _meta_for(rtype: ResourceType, path: str, schema: Optional[dict]) -> tuple[O
     return None, ""
 
 
-def _sub_schema(schema: Optional[dict], key: str) -> Optional[dict]:
-    if not isinstance(schema, dict):
-        return None
-    props = schema.get("properties") or {}
-    if key in props:
-        return props[key]
-    addl = schema.get("additionalProperties")
-    return addl if isinstance(addl, dict) else None
-
-
 def _items(schema: Optional[dict]) -> Optional[dict]:
     return schema.get("items") if isinstance(schema, dict) and isinstance(schema.get("items"), dict) else None
 
@@ -324,17 +315,17 @@ class _SMP:
                 orders[key[len(_SET_ORDER):]] = patch.pop(key)
         for key, value in patch.items():
             sub_path = f"{path}.{key}" if path else key
-            sub_schema = _sub_schema(schema, key)
+            child_schema = sub_schema(schema, key)
             if value is None:
                 result.pop(key, None)
                 continue
             current = result.get(key, _MISSING)
             if isinstance(value, dict) and isinstance(current, dict):
-                merged = self.merge_map(current, value, sub_path, sub_schema)
+                merged = self.merge_map(current, value, sub_path, child_schema)
             elif isinstance(value, list):
-                merged = self.merge_list(current if isinstance(current, list) else [], value, sub_path, sub_schema)
+                merged = self.merge_list(current if isinstance(current, list) else [], value, sub_path, child_schema)
             elif isinstance(value, dict):
-                merged = self.merge_map({}, value, sub_path, sub_schema)
+                merged = self.merge_map({}, value, sub_path, child_schema)
             else:
                 merged = value
             if merged is _MISSING:
@@ -343,7 +334,7 @@ class _SMP:
                 result[key] = merged
         for key, order in orders.items():
             if isinstance(result.get(key), list):
-                merge_key, _ = _meta_for(self.rtype, f"{path}.{key}" if path else key, _sub_schema(schema, key))
+                merge_key, _ = _meta_for(self.rtype, f"{path}.{key}" if path else key, sub_schema(schema, key))
                 result[key] = _reorder(result[key], order, merge_key)
         return result
 

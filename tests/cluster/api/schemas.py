@@ -161,36 +161,25 @@ _OVERRIDES: dict[str, Schema] = {
         "finalizers": {"type": "array", "items": {"type": "string"}, "x-kubernetes-list-type": "atomic"}}},
 }
 
+
+def _merged_list(merge_key: str, *map_keys: str, strategy: str = "merge") -> dict[str, Any]:
+    """Patch and list-map markers of a list merged by ``merge_key`` (map keys default to it)."""
+    return {"x-kubernetes-patch-merge-key": merge_key, "x-kubernetes-patch-strategy": strategy,
+            "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": list(map_keys or (merge_key,))}
+
+
 # The package flattens these properties to {"type": "object"} / items {"type": "object"}; the
 # named definitions exist in it, so link them back (merge keys as in k8s.io/api/core/v1 types.go).
 _CORE_LINKS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
     "io.k8s.api.core.v1.PodSpec": {
-        "containers": ("io.k8s.api.core.v1.Container", {"x-kubernetes-patch-merge-key": "name",
-                                                        "x-kubernetes-patch-strategy": "merge",
-                                                        "x-kubernetes-list-type": "map",
-                                                        "x-kubernetes-list-map-keys": ["name"]}),
-        "initContainers": ("io.k8s.api.core.v1.Container", {"x-kubernetes-patch-merge-key": "name",
-                                                            "x-kubernetes-patch-strategy": "merge",
-                                                            "x-kubernetes-list-type": "map",
-                                                            "x-kubernetes-list-map-keys": ["name"]}),
-        "volumes": ("io.k8s.api.core.v1.Volume", {"x-kubernetes-patch-merge-key": "name",
-                                                  "x-kubernetes-patch-strategy": "merge,retainKeys",
-                                                  "x-kubernetes-list-type": "map",
-                                                  "x-kubernetes-list-map-keys": ["name"]}),
+        "containers": ("io.k8s.api.core.v1.Container", _merged_list("name")),
+        "initContainers": ("io.k8s.api.core.v1.Container", _merged_list("name")),
+        "volumes": ("io.k8s.api.core.v1.Volume", _merged_list("name", strategy="merge,retainKeys")),
     },
     "io.k8s.api.core.v1.Container": {
-        "ports": ("io.k8s.api.core.v1.ContainerPort", {"x-kubernetes-patch-merge-key": "containerPort",
-                                                       "x-kubernetes-patch-strategy": "merge",
-                                                       "x-kubernetes-list-type": "map",
-                                                       "x-kubernetes-list-map-keys": ["containerPort", "protocol"]}),
-        "env": ("io.k8s.api.core.v1.EnvVar", {"x-kubernetes-patch-merge-key": "name",
-                                              "x-kubernetes-patch-strategy": "merge",
-                                              "x-kubernetes-list-type": "map",
-                                              "x-kubernetes-list-map-keys": ["name"]}),
-        "volumeMounts": ("io.k8s.api.core.v1.VolumeMount", {"x-kubernetes-patch-merge-key": "mountPath",
-                                                            "x-kubernetes-patch-strategy": "merge",
-                                                            "x-kubernetes-list-type": "map",
-                                                            "x-kubernetes-list-map-keys": ["mountPath"]}),
+        "ports": ("io.k8s.api.core.v1.ContainerPort", _merged_list("containerPort", "containerPort", "protocol")),
+        "env": ("io.k8s.api.core.v1.EnvVar", _merged_list("name")),
+        "volumeMounts": ("io.k8s.api.core.v1.VolumeMount", _merged_list("mountPath")),
         "resources": ("io.k8s.api.core.v1.ResourceRequirements", {}),
     },
     "io.k8s.api.core.v1.PersistentVolumeClaimSpec": {
@@ -511,6 +500,17 @@ def schema_for(rtype: ResourceType, version: str | None = None) -> Schema:
         found = _object_schema(rtype.group, version, rtype.kind, rtype.served_versions or (rtype.version,))
         _RESOLVED[key] = found
     return found
+
+
+def sub_schema(schema: Any, key: str) -> Any:
+    """Schema of field ``key`` of an object (``properties``) or map (``additionalProperties``) schema."""
+    if not isinstance(schema, dict):
+        return None
+    props = schema.get("properties") or {}
+    if key in props:
+        return props[key]
+    addl = schema.get("additionalProperties")
+    return addl if isinstance(addl, dict) else None
 
 
 def plural_of(kind: str) -> str:

@@ -9,13 +9,13 @@ parameter validation answers them.
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
 from . import apply as apply_mod
 from . import errors, validation
 from . import patch as patch_mod
+from .objectmeta import name_rule
 from .request import Request, Response
 from .resources import AdmissionRequest, ResourceType
 from .rest import served
@@ -25,18 +25,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _FIELD_VALIDATION = ("", "Ignore", "Strict", "Warn")
 _PROPAGATION = ("Foreground", "Background", "Orphan")
-_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-_SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
-                  "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
-                  "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
-_LABEL_MSG = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
-              "start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
-              "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
-_DNS1035_MSG = ("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
-                "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', "
-                "regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")
 # Types whose DELETE answers the object even once it is gone (registry ReturnDeletedObject).
 _RETURNS_DELETED = {("", "pods"), ("", "services"), ("", "persistentvolumeclaims"), ("", "persistentvolumes"),
                     ("", "namespaces")}
@@ -110,12 +98,7 @@ def write_options(req: Request, kind: str, dry_run_values: Optional[list[str]] =
 
 
 def validate_name(rtype: ResourceType, name: str) -> None:
-    if rtype.gr in (("", "namespaces"), ("project.openshift.io", "projects")):
-        pattern, message, limit = _LABEL, _LABEL_MSG, 63
-    elif rtype.gr == ("", "services"):
-        pattern, message, limit = _DNS1035, _DNS1035_MSG, 63
-    else:
-        pattern, message, limit = _SUBDOMAIN, _SUBDOMAIN_MSG, 253
+    pattern, limit, message = name_rule(rtype.gr)
     causes = []
     if len(name) > limit:
         causes.append(f"must be no more than {limit} characters")

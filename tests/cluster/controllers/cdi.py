@@ -22,15 +22,14 @@ from ..api.objects import now_rfc3339, owner_reference
 from ..api.resources import GR, AdmissionRequest
 from ..api.store import Event
 from . import cdi_render as r
-from . import storage_catalog as cat
 from .cdi_transfer import Transfers
+from .keys import CDICONFIG, DATASOURCE, DV, POD, PVC, SC, SP
 from .quantity import parse_bytes
 from .runtime import Controller, ObjKey, Runtime
 from .storage import apply_pvc_admission
 
 log = logging.getLogger("cluster.cdi")
 
-DV, DS, PVC, PODS = r.DV, r.DS, r.PVC, r.PODS
 COMPONENT = "datavolume-import-controller"
 # the event source of each DataVolume controller (its recorder name in CDI)
 COMPONENTS = {"import": "datavolume-import-controller", "upload": "datavolume-upload-controller",
@@ -84,7 +83,7 @@ def _set_text(cond: dict, message: str, reason: str) -> None:
 
 class DataVolumeController(Controller):
     name = "cdi"
-    watches = (DV, DS, PVC, PODS)
+    watches = (DV, DATASOURCE, PVC, POD)
 
     def __init__(self) -> None:
         self.transfers = Transfers(self)
@@ -121,7 +120,7 @@ class DataVolumeController(Controller):
             return True
         if (dv["metadata"].get("annotations") or {}).get("cdi.kubevirt.io/allowClaimAdoption") == "true":
             return True
-        config = self.rt.store.get(cat.CDICONFIG, None, "config") or {}
+        config = self.rt.store.get(CDICONFIG, None, "config") or {}
         return "DataVolumeClaimAdoption" in ((config.get("spec") or {}).get("featureGates") or [])
 
     # -- event mapping -------------------------------------------------------------------------
@@ -138,14 +137,14 @@ class DataVolumeController(Controller):
                 if ref.get("kind") == "DataVolume" and ref.get("controller"):
                     yield (DV, ns, ref["name"])
             yield from self._wake(("pvc", ns, meta["name"]))
-        elif gr == PODS:
+        elif gr == POD:
             for ref in meta.get("ownerReferences") or []:
                 if ref.get("kind") == "PersistentVolumeClaim":
                     yield (PVC, ns, ref["name"])
-        elif gr == DS:
-            yield (DS, ns, meta["name"])
+        elif gr == DATASOURCE:
+            yield (DATASOURCE, ns, meta["name"])
             yield from self._wake(("ds", ns, meta["name"]))
-        elif gr in (cat.SC, cat.SP) and event.type != "DELETED":
+        elif gr in (SC, SP) and event.type != "DELETED":
             with self._lock:
                 blocked, self._blocked = self._blocked, set()
             yield from blocked
@@ -163,7 +162,7 @@ class DataVolumeController(Controller):
             self._reconcile_dv(rt, namespace, name)
         elif gr == PVC:
             self.transfers.reconcile(rt, namespace, name)
-        elif gr == DS:
+        elif gr == DATASOURCE:
             self._reconcile_ds(rt, namespace, name)
 
     # -- DataVolumes ---------------------------------------------------------------------------
@@ -179,7 +178,7 @@ class DataVolumeController(Controller):
             ref = spec["sourceRef"]
             ds_ns = ref.get("namespace") or ns
             self._wait(("ds", ds_ns, ref.get("name") or ""), key)
-            ds = rt.store.get(DS, ds_ns, ref.get("name") or "")
+            ds = rt.store.get(DATASOURCE, ds_ns, ref.get("name") or "")
             ds_source = ((ds or {}).get("spec") or {}).get("source") or {}
             if "pvc" in ds_source:
                 kind, source = "clone", (ds_source["pvc"].get("namespace") or ds_ns, ds_source["pvc"].get("name", ""))
@@ -341,7 +340,7 @@ class DataVolumeController(Controller):
             if not work:
                 phase = "Succeeded"
             else:
-                sc = rt.store.get(cat.SC, None, pvc["spec"].get("storageClassName") or "")
+                sc = rt.store.get(SC, None, pvc["spec"].get("storageClassName") or "")
                 wffc = sc is not None and sc.get("volumeBindingMode") == "WaitForFirstConsumer"
                 phase = "WaitForFirstConsumer" if (wffc and r.honor_wffc(rt.store)) else "Pending"
         elif pvc_phase == "Bound":
@@ -465,10 +464,10 @@ class DataVolumeController(Controller):
 
     # -- DataSources ---------------------------------------------------------------------------
     def _reconcile_ds(self, rt: Runtime, ns: str, name: str) -> None:
-        ds = rt.store.get(DS, ns, name)
+        ds = rt.store.get(DATASOURCE, ns, name)
         if ds is None or ds["metadata"].get("deletionTimestamp"):
             return
-        key = (DS, ns, name)
+        key = (DATASOURCE, ns, name)
         source = (ds.get("spec") or {}).get("source") or {}
         status = copy.deepcopy(ds.get("status") or {})
         if status.get("source") != source:
@@ -499,7 +498,7 @@ class DataVolumeController(Controller):
             ready = ("False", "NoSource", "No source PVC set")
         status["conditions"] = update_condition(status.get("conditions") or [], "Ready", ready[0], ready[2], ready[1])
         if status != (ds.get("status") or {}):
-            rt.service.mutate(DS, ns, name, lambda o: o.__setitem__("status", status), subresource="status")
+            rt.service.mutate(DATASOURCE, ns, name, lambda o: o.__setitem__("status", status), subresource="status")
 
     def _event_once(self, rt: Runtime, obj: dict, tag: str, reason: str, message: str, warning: bool = False) -> None:
         mark = (obj["metadata"]["uid"], tag)

@@ -14,15 +14,10 @@ from typing import Any, Optional
 from urllib.parse import urlparse
 
 from ..api import errors
-from ..api.resources import GR
 from ..api.store import Store
 from . import storage_catalog as cat
+from .keys import CDICONFIG, SC, SP
 from .quantity import MiB, format_decimal, parse_bytes, round_up
-
-DV: GR = ("cdi.kubevirt.io", "datavolumes")
-DS: GR = ("cdi.kubevirt.io", "datasources")
-PVC: GR = ("", "persistentvolumeclaims")
-PODS: GR = ("", "pods")
 
 # cdi.kubevirt.io annotations (pkg/controller/common/util.go)
 A = "cdi.kubevirt.io/"
@@ -81,6 +76,14 @@ def source_kind(spec: dict) -> str:
     return ""
 
 
+def _credential_annotations(src: dict, anns: dict[str, str]) -> None:
+    """The import pod's secret and CA config map, as named by an http/s3/gcs/registry source."""
+    if src.get("secretRef"):
+        anns[ANN_SECRET] = src["secretRef"]
+    if src.get("certConfigMap"):
+        anns[ANN_CERT_CONFIGMAP] = src["certConfigMap"]
+
+
 def import_annotations(source: dict) -> dict[str, str]:
     """PVC annotations the import DataVolume controller sets (UpdateHTTPAnnotations & co)."""
     anns: dict[str, str] = {}
@@ -89,10 +92,7 @@ def import_annotations(source: dict) -> dict[str, str]:
             src = source[kind] or {}
             anns[ANN_ENDPOINT] = src.get("url", "")
             anns[ANN_SOURCE] = kind
-            if src.get("secretRef"):
-                anns[ANN_SECRET] = src["secretRef"]
-            if src.get("certConfigMap"):
-                anns[ANN_CERT_CONFIGMAP] = src["certConfigMap"]
+            _credential_annotations(src, anns)
             if kind == "http":
                 if src.get("checksum"):
                     anns[A + "storage.import.checksum"] = src["checksum"]
@@ -111,10 +111,7 @@ def import_annotations(source: dict) -> dict[str, str]:
         elif src.get("imageStream"):
             anns[ANN_ENDPOINT] = src["imageStream"]
             anns[A + "storage.import.registryImageStream"] = "true"
-        if src.get("secretRef"):
-            anns[ANN_SECRET] = src["secretRef"]
-        if src.get("certConfigMap"):
-            anns[ANN_CERT_CONFIGMAP] = src["certConfigMap"]
+        _credential_annotations(src, anns)
         return anns
     if "blank" in source:
         anns[ANN_SOURCE] = "none"
@@ -237,8 +234,8 @@ def storage_class_for(store: Store, name: Optional[str], content_type: str) -> O
     """getStorageClassByName: the named class, else the virt default (kubevirt content), else the
     Kubernetes default."""
     if name is not None:
-        return store.get(cat.SC, None, name)
-    classes = store.list(cat.SC)[0]
+        return store.get(SC, None, name)
+    classes = store.list(SC)[0]
     if content_type == "kubevirt":
         virt = cat.default_class(classes, virt=True)
         if virt is not None:
@@ -249,7 +246,7 @@ def storage_class_for(store: Store, name: Optional[str], content_type: str) -> O
 def filesystem_overhead(store: Store, class_name: Optional[str]) -> float:
     if class_name == "":
         return 0.0
-    config = store.get(cat.CDICONFIG, None, "config")
+    config = store.get(CDICONFIG, None, "config")
     overhead = ((config or {}).get("status") or {}).get("filesystemOverhead") or {}
     value = (overhead.get("storageClass") or {}).get(class_name or "", overhead.get("global", "0"))
     try:
@@ -259,7 +256,7 @@ def filesystem_overhead(store: Store, class_name: Optional[str]) -> float:
 
 
 def honor_wffc(store: Store) -> bool:
-    config = store.get(cat.CDICONFIG, None, "config")
+    config = store.get(CDICONFIG, None, "config")
     return HONOR_WFFC in (((config or {}).get("spec") or {}).get("featureGates") or [])
 
 
@@ -300,7 +297,7 @@ def render_pvc_spec(store: Store, dv: dict, clone_size: Optional[int] = None) ->
     if (pvc_spec.get("volumeMode") or "Filesystem") == "Filesystem":
         overhead = filesystem_overhead(store, pvc_spec.get("storageClassName"))
         size = math.ceil(round_up(size, MiB) * (1 + overhead))
-    profile = store.get(cat.SP, None, sc["metadata"]["name"]) if sc is not None else None
+    profile = store.get(SP, None, sc["metadata"]["name"]) if sc is not None else None
     minimum = parse_bytes(((profile or {}).get("metadata", {}).get("annotations") or {}).get(ANN_MIN_PVC_SIZE))
     if minimum and size < minimum:
         size = minimum
@@ -311,7 +308,7 @@ def render_pvc_spec(store: Store, dv: dict, clone_size: Optional[int] = None) ->
 def _apply_profile(store: Store, sc: dict, pvc_spec: dict) -> None:
     name = sc["metadata"]["name"]
     pvc_spec["storageClassName"] = name
-    profile = store.get(cat.SP, None, name)
+    profile = store.get(SP, None, name)
     sets = ((profile or {}).get("status") or {}).get("claimPropertySets") or []
     modes, volume_mode = pvc_spec.get("accessModes"), pvc_spec.get("volumeMode")
     if not volume_mode and not modes:

@@ -23,17 +23,13 @@ from urllib.parse import urlparse
 
 from ..api import errors
 from ..api.objects import now_rfc3339, owner_reference
-from ..api.resources import GR
 from . import cdi_render as r
-from . import storage_catalog as cat
+from .keys import CDICONFIG, DATASOURCE, DV, NODE, POD, PV, PVC, SC
 from .pacing import Pacer
 from .runtime import Controller, Runtime
 
 log = logging.getLogger("cluster.cdi")
 
-NODES: GR = ("", "nodes")
-PV: GR = ("", "persistentvolumes")
-PVC, PODS = r.PVC, r.PODS
 RUNNING_REASON = "Pod is running"
 CRASH_STEPS = 2  # transitions a failed importer waits in CrashLoopBackOff before the next restart
 
@@ -104,7 +100,7 @@ class Transfers:
             return
         anns = pvc["metadata"].get("annotations") or {}
         pod_name = worker_pod_name(pvc, kind)
-        pod = rt.store.get(PODS, namespace, pod_name)
+        pod = rt.store.get(POD, namespace, pod_name)
         if pvc["metadata"].get("deletionTimestamp"):
             self._cleanup(rt, pvc, pod)
             return
@@ -121,7 +117,7 @@ class Transfers:
     def _start(self, rt: Runtime, pvc: dict, kind: str, pod_name: str) -> None:
         meta = pvc["metadata"]
         anns = meta.get("annotations") or {}
-        sc = rt.store.get(cat.SC, None, pvc["spec"].get("storageClassName") or "")
+        sc = rt.store.get(SC, None, pvc["spec"].get("storageClassName") or "")
         wffc = sc is not None and sc.get("volumeBindingMode") == "WaitForFirstConsumer"
         bound = (pvc.get("status") or {}).get("phase") == "Bound"
         immediate = "cdi.kubevirt.io/storage.bind.immediate.requested" in anns  # virtctl --force-bind
@@ -188,7 +184,7 @@ class Transfers:
         step = 100.0 if blank else rt.service.rng().uniform(17.0, 34.0)
         done = min(100.0, done + step)
         self.progress[uid] = done
-        rt.enqueue(self.ctrl, (r.DV, pvc["metadata"]["namespace"], pvc["metadata"]["name"]))
+        rt.enqueue(self.ctrl, (DV, pvc["metadata"]["namespace"], pvc["metadata"]["name"]))
         if done < 100.0:
             self.pacer.ready(rt, self.ctrl, key, f"progress-{done:.4f}", track=uid)  # schedules the next step
             return pod
@@ -265,7 +261,7 @@ class Transfers:
             return chosen
         except Exception:  # nodes controller absent or changed: first schedulable node
             log.debug("scheduler stand-in unavailable", exc_info=True)
-            nodes = [n for n in rt.store.list(NODES)[0] if not n.get("spec", {}).get("unschedulable")]
+            nodes = [n for n in rt.store.list(NODE)[0] if not n.get("spec", {}).get("unschedulable")]
             return nodes[0]["metadata"]["name"] if nodes else None
 
     def _pod(self, rt: Runtime, pvc: dict, kind: str, name: str, node: Optional[str]) -> dict:
@@ -278,7 +274,7 @@ class Transfers:
         image = (f"registry.redhat.io/container-native-virtualization/virt-cdi-{'uploadserver' if upload else 'importer'}"
                  f"-rhel9:v4.17.3") if flavor != "kubernetes" else (
             f"quay.io/kubevirt/cdi-{'uploadserver' if upload else 'importer'}:v1.61.0")
-        config = rt.store.get(cat.CDICONFIG, None, "config") or {}
+        config = rt.store.get(CDICONFIG, None, "config") or {}
         resources = ((config.get("status") or {}).get("defaultPodResourceRequirements")
                      or {"limits": {"cpu": "750m", "memory": "600M"}, "requests": {"cpu": "100m", "memory": "60M"}})
         env = [{"name": "OWNER_UID", "value": anns.get(r.ANN_CREATED_FOR_DV, meta["uid"])},
@@ -347,7 +343,7 @@ class Transfers:
 
     def _create_pod(self, rt: Runtime, pod: dict) -> Optional[dict]:
         try:
-            return rt.service.create(PODS, pod, keep_status=True)
+            return rt.service.create(POD, pod, keep_status=True)
         except errors.ApiError as exc:  # namespace terminating, or a leftover pod
             log.debug("worker pod %s not created: %s", pod["metadata"]["name"], exc.message)
             return None
@@ -362,7 +358,7 @@ class Transfers:
     @staticmethod
     def _delete_pod(rt: Runtime, namespace: str, name: str) -> None:
         try:
-            rt.service.delete(PODS, namespace, name)
+            rt.service.delete(POD, namespace, name)
         except errors.ApiError as exc:
             if exc.code != 404:
                 raise
@@ -381,13 +377,13 @@ def _from_snapshot(rt: Runtime, pvc: dict) -> bool:
     for ref in pvc["metadata"].get("ownerReferences") or []:
         if ref.get("kind") != "DataVolume":
             continue
-        dv = rt.store.get(r.DV, pvc["metadata"]["namespace"], ref.get("name") or "")
+        dv = rt.store.get(DV, pvc["metadata"]["namespace"], ref.get("name") or "")
         spec = (dv or {}).get("spec") or {}
         if "snapshot" in (spec.get("source") or {}):
             return True
         ref_spec = spec.get("sourceRef") or {}
         if ref_spec:
-            ds = rt.store.get(r.DS, ref_spec.get("namespace") or pvc["metadata"]["namespace"], ref_spec.get("name") or "")
+            ds = rt.store.get(DATASOURCE, ref_spec.get("namespace") or pvc["metadata"]["namespace"], ref_spec.get("name") or "")
             return "snapshot" in (((ds or {}).get("spec") or {}).get("source") or {})
     return False
 
@@ -396,7 +392,7 @@ def finish_upload(rt: Runtime, namespace: str, pvc_name: str) -> bool:
     """The upload server wrote the image and exits (called by the upload proxy). False when the
     upload pod is gone."""
     with rt.store.lock:
-        pod = rt.store.get(PODS, namespace, f"cdi-upload-{pvc_name}")
+        pod = rt.store.get(POD, namespace, f"cdi-upload-{pvc_name}")
         if pod is None:
             return False
         terminated = _terminated(0, "Completed", json.dumps({"message": "Upload Complete", "preAllocationApplied": False}))
@@ -423,7 +419,7 @@ def set_container(rt: Runtime, pod: dict, phase: str, state: dict, *, ready: boo
                                 for t, v in flags.items()]
         if phase == "Running" and not status.get("startTime"):
             status["startTime"] = stamp
-    return rt.service.mutate(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"], update,
+    return rt.service.mutate(POD, pod["metadata"]["namespace"], pod["metadata"]["name"], update,
                              subresource="status") or pod
 
 

@@ -24,11 +24,11 @@ from ..api import errors
 from ..api.objects import now_rfc3339, set_condition
 from ..api.resources import GR, ResourceType
 from ..api.store import Event
+from .keys import NAMESPACE
 from .runtime import Controller, ObjKey, Runtime
 
 log = logging.getLogger("cluster.gc")
 
-NS: GR = ("", "namespaces")
 FOREGROUND = "foregroundDeletion"
 _OWNER = "owner"  # marker in the namespace slot of keys for foreground-deleting owners
 
@@ -58,9 +58,9 @@ class GarbageCollector(Controller):
         obj = event.obj
         meta = obj["metadata"]
         namespace = meta.get("namespace") or ""
-        if event.gr == NS:
+        if event.gr == NAMESPACE:
             if event.type != "DELETED" and meta.get("deletionTimestamp"):
-                yield (NS, "", meta["name"])
+                yield (NAMESPACE, "", meta["name"])
             return
         refs = meta.get("ownerReferences") or []
         if event.type == "DELETED":
@@ -69,9 +69,9 @@ class GarbageCollector(Controller):
             for owner in self._owners_waiting(refs, namespace):
                 yield owner
             if namespace:
-                ns = self.rt.store.get(NS, None, namespace)
+                ns = self.rt.store.get(NAMESPACE, None, namespace)
                 if ns is not None and ns["metadata"].get("deletionTimestamp"):
-                    yield (NS, "", namespace)
+                    yield (NAMESPACE, "", namespace)
             return
         old_refs = (event.old or {}).get("metadata", {}).get("ownerReferences") or []
         if refs and (event.type == "ADDED" or refs != old_refs):
@@ -89,7 +89,7 @@ class GarbageCollector(Controller):
 
     # -- reconcile -----------------------------------------------------------------------------
     def reconcile(self, rt: Runtime, gr: GR, namespace: str, name: str) -> None:
-        if gr == NS:
+        if gr == NAMESPACE:
             self._teardown_namespace(rt, name)
             return
         obj = rt.store.get(gr, namespace or None, name)
@@ -169,7 +169,7 @@ class GarbageCollector(Controller):
 
     # -- namespaces ----------------------------------------------------------------------------
     def _teardown_namespace(self, rt: Runtime, name: str) -> None:
-        ns = rt.store.get(NS, None, name)
+        ns = rt.store.get(NAMESPACE, None, name)
         if ns is None or not ns["metadata"].get("deletionTimestamp"):
             return
         remaining: Counter[str] = Counter()
@@ -191,7 +191,7 @@ class GarbageCollector(Controller):
 
         def finalize(o: dict) -> None:
             o["spec"]["finalizers"] = [f for f in o["spec"].get("finalizers") or [] if f != "kubernetes"]
-        rt.service.mutate(NS, None, name, finalize)
+        rt.service.mutate(NAMESPACE, None, name, finalize)
 
     def _report_remaining(self, rt: Runtime, name: str, remaining: Counter, finalizers: Counter) -> None:
         if remaining:
@@ -220,4 +220,4 @@ class GarbageCollector(Controller):
                 conditions = set_condition(conditions, {"type": ctype, "status": status, "reason": reason,
                                                         "message": message, "lastTransitionTime": now_rfc3339()})
             o["status"]["conditions"] = conditions
-        rt.service.mutate(NS, None, name, update, subresource="status")
+        rt.service.mutate(NAMESPACE, None, name, update, subresource="status")

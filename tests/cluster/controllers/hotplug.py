@@ -10,8 +10,9 @@ from typing import Optional
 from ..api import errors
 from ..api.objects import now_rfc3339, owner_reference
 from . import launcher
+from .keys import POD, PVC
 from .runtime import Runtime
-from .virtcommon import POD, PVC, is_hotpluggable, volume_claim_name
+from .virtcommon import is_hotpluggable, volume_claim_name
 
 
 def delete_pod(rt: Runtime, obj: dict) -> None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import copy
 from typing import Any, Optional
 
-from .virtcommon import CLUSTER_INSTANCETYPE, CLUSTER_PREFERENCE, INSTANCETYPE, PREFERENCE, parse_quantity
+from .keys import CLUSTER_INSTANCETYPE, CLUSTER_PREFERENCE, INSTANCETYPE, PREFERENCE
+from .virtcommon import parse_quantity
 
 _KINDS = {
     "instancetype": {"": CLUSTER_INSTANCETYPE, "virtualmachineclusterinstancetype": CLUSTER_INSTANCETYPE,

@@ -11,8 +11,8 @@ import zlib
 from typing import Callable, Optional
 
 from ..api.objects import now_rfc3339, owner_reference
-from .virtcommon import (CREATED_BY_LABEL, DOMAIN_ANNOTATION, LAUNCHER_IMAGE, MIGRATION_JOB_LABEL,
-                         VM_NAME_LABEL, format_bytes, format_cpu, parse_quantity, volume_claim_name)
+from .virtcommon import (CREATED_BY_LABEL, DOMAIN_ANNOTATION, LAUNCHER_IMAGE, MIGRATION_JOB_LABEL, VM_NAME_LABEL,
+                         format_bytes, format_cpu, parse_quantity, volume_claim_name)
 
 UNPAUSED_GATE = "kubevirt.io/virtual-machine-unpaused"
 # virt-launcher's fixed memory overhead: monitor 25Mi + launcher 100Mi + virtlogd 25Mi + virtqemud

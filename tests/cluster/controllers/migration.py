@@ -26,12 +26,14 @@ from ..api.objects import now_rfc3339
 from ..api.resources import AdmissionRequest
 from ..api.store import Event
 from . import launcher
-from .runtime import Controller, ObjKey, Runtime
+from .keys import NODE, POD, VMI, VMIM
+from .pacing import PacedController
+from .runtime import ObjKey, Runtime
 from .virt import CONTROLLER_USER
 from .virtcommon import (EVACUATION_ANNOTATION, MIGRATION_FINALIZER, MIGRATION_JOB_LABEL, MIGRATION_SELECTOR_LABEL,
-                         MIGRATION_TARGET_NODE_LABEL, NODE, NODE_NAME_LABEL, POD, UNSCHEDULABLE_TIMEOUT_ANNOTATION,
-                         VMI, VMIM, eviction_strategy, flavor, get_condition, has_condition, migration_config,
-                         parse_quantity, phase_transition, vmi_is_final, vmi_phase)
+                         MIGRATION_TARGET_NODE_LABEL, NODE_NAME_LABEL, UNSCHEDULABLE_TIMEOUT_ANNOTATION,
+                         eviction_strategy, flavor, get_condition, has_condition, migration_config, parse_quantity,
+                         phase_transition, vmi_is_final, vmi_phase)
 from .vmi import active_pod, bind_pod, launcher_pods, patch_pod, start_pod
 
 ACTIVE_PHASES = ("Scheduling", "Scheduled", "PreparingTarget", "TargetReady", "Running")
@@ -57,12 +59,12 @@ def is_final(migration: dict) -> bool:
     return (migration.get("status") or {}).get("phase") in ("Succeeded", "Failed")
 
 
-class MigrationController(Controller):
+class MigrationController(PacedController):
     name = "migration"
     watches = (VMIM,)
 
     def __init__(self) -> None:
-        self._due: dict[tuple, float] = {}
+        super().__init__()
         self._started: dict[str, float] = {}  # target pod uid -> monotonic creation time
 
     def setup(self, rt: Runtime) -> None:
@@ -92,19 +94,6 @@ class MigrationController(Controller):
             taint = migration_config(self.rt.store).get("nodeDrainTaintKey")
             if any(t.get("key") == taint for t in event.obj.get("spec", {}).get("taints") or ()):
                 yield (NODE, "", meta["name"])
-
-    # -- pacing (as in the VMI controller) ------------------------------------------------------
-    def _due_now(self, rt: Runtime, key: tuple) -> bool:
-        due = self._due.get(key, 0.0)
-        now = time.monotonic()
-        if now + 1e-4 < due:
-            rt.enqueue(self, key, delay=due - now)
-            return False
-        return True
-
-    def _step(self, rt: Runtime, key: tuple, steps: float = 1.0) -> None:
-        self._due[key] = time.monotonic() + steps * rt.time_scale
-        rt.enqueue(self, key, delay=steps * rt.time_scale)
 
     # -- reconcile ------------------------------------------------------------------------------
     def reconcile(self, rt: Runtime, gr, namespace: str, name: str) -> None:

@@ -19,8 +19,9 @@ from typing import Iterable, Iterator, Optional
 
 from ..api.objects import now_rfc3339
 from ..api.store import Event
+from .keys import NODE, POD
 from .runtime import Controller, ObjKey, Runtime
-from .virtcommon import NODE, POD, flavor, format_bytes, parse_quantity
+from .virtcommon import flavor, format_bytes, parse_quantity
 
 log = logging.getLogger("cluster.nodes")
 

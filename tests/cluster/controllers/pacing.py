@@ -3,6 +3,7 @@
 A reconciler may be called at any time (every write to a watched object enqueues it), but a
 simulated transition must last ``steps`` x ``time_scale``. ``Pacer.ready`` remembers when an object
 entered a state and answers True only once enough time has passed, scheduling a wake-up otherwise.
+``PacedController`` paces by a per-object "not before" time instead (the KubeVirt controllers).
 """
 from __future__ import annotations
 
@@ -39,3 +40,27 @@ class Pacer:
     def forget(self, track: Hashable) -> None:
         with self._lock:
             self._since.pop(track, None)
+
+
+class PacedController(Controller):
+    """A controller whose reconciler advances an object one transition, then waits ``steps``.
+
+    Unlike ``Pacer`` (time spent in a named state), this keeps one "not before" time per key:
+    ``_step`` sets it and requeues the key; ``_due_now`` answers False (requeueing for the rest of the
+    wait) when an unrelated event wakes the reconciler early.
+    """
+
+    def __init__(self) -> None:
+        self._due: dict[tuple, float] = {}
+
+    def _due_now(self, rt: Runtime, key: tuple) -> bool:
+        due = self._due.get(key, 0.0)
+        now = time.monotonic()
+        if now + 1e-4 < due:
+            rt.enqueue(self, key, delay=due - now)
+            return False
+        return True
+
+    def _step(self, rt: Runtime, key: tuple, steps: float = 1.0) -> None:
+        self._due[key] = time.monotonic() + steps * rt.time_scale
+        rt.enqueue(self, key, delay=steps * rt.time_scale)

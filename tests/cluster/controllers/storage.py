@@ -26,16 +26,13 @@ from ..api.objects import now_rfc3339
 from ..api.resources import GR, AdmissionRequest
 from ..api.store import Event, Store
 from . import storage_catalog as cat
+from .keys import CDI, CDICONFIG, POD, PV, PVC, SC, SP
 from .pacing import Pacer
 from .quantity import MiB, format_binary, parse_bytes, round_up
 from .runtime import Controller, ObjKey, Runtime
 
 log = logging.getLogger("cluster.storage")
 
-PVC: GR = ("", "persistentvolumeclaims")
-PV: GR = ("", "persistentvolumes")
-PODS: GR = ("", "pods")
-SC, SP, CDICONFIG, CDI = cat.SC, cat.SP, cat.CDICONFIG, cat.CDI
 
 PVC_PROTECTION = "kubernetes.io/pvc-protection"
 PV_PROTECTION = "kubernetes.io/pv-protection"
@@ -82,7 +79,7 @@ def pod_active(pod: dict) -> bool:
 
 class StorageController(Controller):
     name = "storage"
-    watches = (PVC, PV, SC, SP, CDICONFIG, PODS)
+    watches = (PVC, PV, SC, SP, CDICONFIG, POD)
 
     def __init__(self) -> None:
         self.pacer = Pacer()
@@ -149,7 +146,7 @@ class StorageController(Controller):
         elif gr in (SP, CDICONFIG):
             if event.type != "DELETED" and (event.old is None or event.old.get("spec") != obj.get("spec")):
                 yield (gr, "", meta["name"])
-        elif gr == PODS:
+        elif gr == POD:
             yield from self._claims_to_wake(event)
 
     def _claims_to_wake(self, event: Event) -> Iterable[ObjKey]:
@@ -314,13 +311,13 @@ class StorageController(Controller):
         meta = pvc["metadata"]
         if PVC_PROTECTION not in (meta.get("finalizers") or []):
             return
-        for pod in rt.store.list(PODS, meta["namespace"])[0]:
+        for pod in rt.store.list(POD, meta["namespace"])[0]:
             if meta["name"] in pod_claims(pod) and pod_active(pod):
                 return
         rt.service.remove_finalizer(PVC, meta["namespace"], meta["name"], PVC_PROTECTION)
 
     def _consumer_node(self, rt: Runtime, namespace: str, claim: str) -> Optional[str]:
-        for pod in rt.store.list(PODS, namespace)[0]:
+        for pod in rt.store.list(POD, namespace)[0]:
             node = pod.get("spec", {}).get("nodeName")
             if node and claim in pod_claims(pod) and pod_active(pod) and not pod["metadata"].get("deletionTimestamp"):
                 return node

@@ -11,11 +11,6 @@ from __future__ import annotations
 import copy
 from typing import Any, Optional
 
-SC = ("storage.k8s.io", "storageclasses")
-SP = ("cdi.kubevirt.io", "storageprofiles")
-CDICONFIG = ("cdi.kubevirt.io", "cdiconfigs")
-CDI = ("cdi.kubevirt.io", "cdis")
-
 ANN_DEFAULT = "storageclass.kubernetes.io/is-default-class"
 ANN_DEFAULT_VIRT = "storageclass.kubevirt.io/is-default-virt-class"
 NO_PROVISIONER = "kubernetes.io/no-provisioner"

@@ -33,12 +33,11 @@ from ..api.resources import GR, AdmissionRequest
 from ..api.store import Event
 from . import cdi_render as r
 from .cdi_transfer import finish_upload
+from .keys import PVC, UTR
 from .runtime import Controller, ObjKey, Runtime
 
 log = logging.getLogger("cluster.upload")
 
-UTR: GR = ("upload.cdi.kubevirt.io", "uploadtokenrequests")
-PVC = r.PVC
 TOKEN_TTL = 300.0  # newUploadTokenGenerator: 5 minutes
 TOKEN_LEEWAY = 10.0
 ISSUER = "cdi-apiserver"

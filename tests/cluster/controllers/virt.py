@@ -20,10 +20,11 @@ from ..api.objects import now_rfc3339, owner_reference
 from ..api.resources import AdmissionRequest
 from ..api.store import Event
 from .instancetypes import FindError, apply_to_vmi_spec, find_instancetype, find_preference, status_ref
+from .keys import DATASOURCE, DV, PVC, VM, VMI
 from .runtime import Controller, ObjKey, Runtime
-from .virtcommon import (CREATED_BY_LABEL, DATASOURCE, DV, PVC, VM, VM_CONTROLLER_FINALIZER, VM_GENERATION_ANNOTATION,
-                         VMI, clone, controller_ref, ensure_kubevirt_cr, feature_gates, has_condition, is_controlled_by,
-                         is_hotpluggable, remove_condition, run_strategy, vmi_is_final, vmi_phase, volume_claim_name)
+from .virtcommon import (CREATED_BY_LABEL, VM_CONTROLLER_FINALIZER, VM_GENERATION_ANNOTATION, clone, controller_ref,
+                         ensure_kubevirt_cr, feature_gates, has_condition, is_controlled_by, is_hotpluggable,
+                         remove_condition, run_strategy, vmi_is_final, vmi_phase, volume_claim_name)
 from .virtapi import default_network, default_volume_disks, legacy_firmware_uuid
 from .virtsubresources import apply_volume_request
 from .vmstatus import (RESTART_REQUIRED_MESSAGE, dv_ready, printable_status, trim_state_change_requests,
@@ -102,6 +103,13 @@ def datavolume_from_template(store, vm: dict, template: dict) -> dict:
             "spec": spec}
 
 
+def vm_and_vmi(store, namespace: str, name: str) -> tuple[Optional[dict], Optional[dict], bool]:
+    """The VM, the VMI of the same name (None without the VM) and whether the VM controls that VMI."""
+    vm = store.get(VM, namespace, name)
+    vmi = store.get(VMI, namespace, name) if vm is not None else None
+    return vm, vmi, vmi is not None and is_controlled_by(vmi, vm)
+
+
 def _live_updatable_stripped(spec: dict) -> dict:
     """The template spec without what LiveUpdate may change in a running VM (a new dict that shares
     the untouched parts of ``spec``; the caller must not modify either)."""
@@ -163,11 +171,10 @@ class VirtualMachineController(Controller):
 
     def _reconcile(self, rt: Runtime, namespace: str, name: str) -> None:
         store = rt.store
-        vm = store.get(VM, namespace, name)
+        vm, vmi, owned = vm_and_vmi(store, namespace, name)
         if vm is None:
             return
-        vmi = store.get(VMI, namespace, name)
-        if vmi is not None and not is_controlled_by(vmi, vm):
+        if vmi is not None and not owned:
             if controller_ref(vmi) or vm["metadata"].get("deletionTimestamp") or vmi["metadata"].get(
                     "deletionTimestamp"):
                 vmi = None  # another owner's, or orphaned by an Orphan delete of this VM: left alone
@@ -447,11 +454,10 @@ class VirtualMachineController(Controller):
     # -- status ---------------------------------------------------------------------------------
     def _update_status(self, rt: Runtime, namespace: str, name: str, failure: Optional[tuple[str, str]]) -> None:
         store = rt.store
-        vm = store.get(VM, namespace, name)
+        vm, vmi, owned = vm_and_vmi(store, namespace, name)
         if vm is None:
             return
-        vmi = store.get(VMI, namespace, name)
-        if vmi is not None and not is_controlled_by(vmi, vm):
+        if not owned:
             vmi = None
         status = dict(vm.get("status") or {})  # keys are replaced, nested values never edited
         status["created"] = vmi is not None

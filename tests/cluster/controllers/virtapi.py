@@ -20,10 +20,11 @@ from typing import Optional
 
 from ..api.resources import AdmissionRequest
 from .instancetypes import CONFLICT_FMT, FindError, apply_to_vmi_spec, find_instancetype, find_preference
+from .keys import POD, VM, VMI, VMIM
 from .runtime import Controller, Runtime
-from .virtcommon import (DOMAIN_ANNOTATION, MACHINE_TYPE, MIGRATION_FINALIZER, MIGRATION_SELECTOR_LABEL, POD,
-                         RUN_STRATEGIES, VM, VMI, VMI_FINALIZER, VMIM, eviction_strategy, flavor, format_bytes,
-                         has_condition, parse_quantity, vmi_is_final, webhook_denied)
+from .virtcommon import (DOMAIN_ANNOTATION, MACHINE_TYPE, MIGRATION_FINALIZER, MIGRATION_SELECTOR_LABEL, RUN_STRATEGIES,
+                         VMI_FINALIZER, eviction_strategy, flavor, format_bytes, has_condition, parse_quantity,
+                         vmi_is_final, webhook_denied)
 from . import virtsubresources
 
 FIRMWARE_UUID_NS = uuid.UUID("6a1a24a1-4061-4607-8bf4-a3963d0c5895")

@@ -1,6 +1,6 @@
 """Facts and small helpers shared by the simulated KubeVirt controllers (virt, vmi, migration,
-virt-api) and the seeder: resource keys, KubeVirt's label/annotation/finalizer names, the KubeVirt
-CR (where it lives, its defaults, reading its configuration), quantities and conditions.
+virt-api) and the seeder: KubeVirt's label/annotation/finalizer names, the KubeVirt CR (where it
+lives, its defaults, reading its configuration), quantities and conditions. Resource keys: keys.py.
 """
 from __future__ import annotations
 
@@ -12,23 +12,8 @@ from typing import Any, Iterable, Optional
 from ..api import errors
 from ..api.objects import now_rfc3339
 from ..api.store import Store
+from .keys import KUBEVIRT, NAMESPACE
 
-# -- resource keys ------------------------------------------------------------------------------
-VM = ("kubevirt.io", "virtualmachines")
-VMI = ("kubevirt.io", "virtualmachineinstances")
-VMIM = ("kubevirt.io", "virtualmachineinstancemigrations")
-KUBEVIRT = ("kubevirt.io", "kubevirts")
-POD = ("", "pods")
-NODE = ("", "nodes")
-PVC = ("", "persistentvolumeclaims")
-NAMESPACE = ("", "namespaces")
-SERVICE = ("", "services")
-DV = ("cdi.kubevirt.io", "datavolumes")
-DATASOURCE = ("cdi.kubevirt.io", "datasources")
-INSTANCETYPE = ("instancetype.kubevirt.io", "virtualmachineinstancetypes")
-CLUSTER_INSTANCETYPE = ("instancetype.kubevirt.io", "virtualmachineclusterinstancetypes")
-PREFERENCE = ("instancetype.kubevirt.io", "virtualmachinepreferences")
-CLUSTER_PREFERENCE = ("instancetype.kubevirt.io", "virtualmachineclusterpreferences")
 
 # -- names KubeVirt uses (staging/src/kubevirt.io/api/core/v1/types.go) --------------------------
 APP_LABEL = "kubevirt.io"

@@ -20,10 +20,10 @@ from ..api import errors
 from ..api.resources import AdmissionRequest, SubresourceCall
 from ..api.objects import now_rfc3339
 from .instancetypes import CONFLICT_FMT, FindError, apply_to_vmi_spec, find_instancetype, find_preference
+from .keys import NODE, VM, VMI, VMIM
 from .runtime import Runtime
-from .virtcommon import (NODE, VM, VMI, VMIM, conflict, controller_ref, feature_gates, get_condition,
-                         has_condition, is_hotpluggable, migration_config, not_found, remove_condition,
-                         run_strategy, vmi_is_final, vmi_phase)
+from .virtcommon import (conflict, controller_ref, feature_gates, get_condition, has_condition, is_hotpluggable,
+                         migration_config, not_found, remove_condition, run_strategy, vmi_is_final, vmi_phase)
 
 Handler = Callable[[SubresourceCall], tuple[int, Any]]
 HOTPLUG_DISABLED = "Enable DeclarativeHotplugVolumes or HotplugVolumes feature gate to use this API."

@@ -14,7 +14,6 @@ for a shutdown inside the guest (Succeeded). Hot-plugged volumes go Bound -> Att
 """
 from __future__ import annotations
 
-import time
 from typing import Iterator, Optional
 
 from ..api import errors
@@ -23,15 +22,16 @@ from ..api.store import Event
 from . import launcher
 from .guestos import guest_os_info
 from .hotplug import delete_pod, hotplug_step
+from .keys import DV, NAD, NODE, POD, PVC, VM, VMI
 from .nodes import allocate_pod_ip, schedule
-from .runtime import Controller, ObjKey, Runtime
-from .virtcommon import (DOMAIN_ANNOTATION, DV, GUEST_SHUTDOWN_ANNOTATION, MIGRATION_JOB_LABEL, NODE,
-                         NODE_NAME_LABEL, POD, PVC, VM, VM_CONTROLLER_FINALIZER, VMI, VMI_FINALIZER, controller_ref,
-                         flavor, format_bytes, get_condition, is_hotpluggable, phase_transition, remove_condition,
-                         vmi_is_final, vmi_phase, volume_claim_name)
+from .pacing import PacedController
+from .runtime import ObjKey, Runtime
+from .virtcommon import (DOMAIN_ANNOTATION, GUEST_SHUTDOWN_ANNOTATION, MIGRATION_JOB_LABEL, NODE_NAME_LABEL,
+                         VM_CONTROLLER_FINALIZER, VMI_FINALIZER, controller_ref, flavor, format_bytes, get_condition,
+                         is_hotpluggable, phase_transition, remove_condition, vmi_is_final, vmi_phase,
+                         volume_claim_name)
 
 UNSCHEDULABLE_RETRY_STEPS = 10
-NAD = ("k8s.cni.cncf.io", "network-attachment-definitions")
 WAIT_STEPS = 5
 
 
@@ -85,12 +85,9 @@ def pod_lookup(store, namespace: str):
     return lambda claim: store.get(PVC, namespace, claim)
 
 
-class VirtualMachineInstanceController(Controller):
+class VirtualMachineInstanceController(PacedController):
     name = "vmi"
     watches = (VMI,)
-
-    def __init__(self) -> None:
-        self._due: dict[tuple, float] = {}
 
     def setup(self, rt: Runtime) -> None:
         self.rt = rt
@@ -113,19 +110,6 @@ class VirtualMachineInstanceController(Controller):
                 if vmi_phase(vmi) in ("Pending", "Scheduling") and any(
                         volume_claim_name(v) == meta["name"] for v in vmi.get("spec", {}).get("volumes") or ()):
                     yield (VMI, ns, vmi["metadata"]["name"])
-
-    # -- pacing ---------------------------------------------------------------------------------
-    def _due_now(self, rt: Runtime, key: tuple) -> bool:
-        due = self._due.get(key, 0.0)
-        now = time.monotonic()
-        if now + 1e-4 < due:
-            rt.enqueue(self, key, delay=due - now)
-            return False
-        return True
-
-    def _step(self, rt: Runtime, key: tuple, steps: float = 1.0) -> None:
-        self._due[key] = time.monotonic() + steps * rt.time_scale
-        rt.enqueue(self, key, delay=steps * rt.time_scale)
 
     # -- reconcile ------------------------------------------------------------------------------
     def reconcile(self, rt: Runtime, gr, namespace: str, name: str) -> None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Optional
 
 from ..api.objects import now_rfc3339, set_condition
-from .virtcommon import (DV, PVC, get_condition, has_condition, remove_condition, run_strategy, vmi_is_final,
-                         vmi_phase, volume_claim_name)
+from .keys import DV, PVC
+from .virtcommon import (get_condition, has_condition, remove_condition, run_strategy, vmi_is_final, vmi_phase,
+                         volume_claim_name)
 
 RESTART_REQUIRED_MESSAGE = "a non-live-updatable field was changed in the template spec"
 

@@ -92,17 +92,6 @@ def kubectl(cluster, *args: str, cache_dir: str, context: Optional[str] = None, 
     return result
 
 
-def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, message: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {message}")
-        time.sleep(interval)
-
-
 def update(cluster, path: str, mutate, subresource: str = "", attempts: int = 20):
     """GET, mutate, PUT; retried on 409 Conflict (controllers write status concurrently)."""
     for _ in range(attempts):

@@ -5,15 +5,15 @@ import time
 
 import pytest
 
-from tests.cluster.tests.storage_env import DS, DV, PODS, PVC, StorageEnv, condition, datavolume
+from tests.cluster.tests.harness import DS, DV, POD, PVC
+from tests.cluster.tests.storage_env import condition, datavolume
 
 
 @pytest.fixture
-def env():
-    environment = StorageEnv()
-    environment.namespace("golden")
-    yield environment
-    environment.stop()
+def env(env):
+    """conftest's StorageEnv plus the namespace "golden" that holds clone sources."""
+    env.namespace("golden")
+    return env
 
 
 def status(env, name: str, namespace: str = "demo") -> dict:
@@ -49,8 +49,8 @@ def test_clone_waits_for_missing_source_then_completes(env):
     assert messages["CloneScheduled"] == "Cloning from golden/fedora into demo/vm-disk scheduled"
     assert messages["CloneInProgress"] == "Cloning from golden/fedora into demo/vm-disk in progress"
     assert messages["CloneSucceeded"] == "Successfully cloned from golden/fedora into demo/vm-disk"
-    env.wait(lambda: env.get(PODS, "demo", "cdi-upload-vm-disk") is None)
-    assert env.get(PODS, "golden", f"{pvc['metadata']['uid']}-source-pod") is None
+    env.wait(lambda: env.get(POD, "demo", "cdi-upload-vm-disk") is None)
+    assert env.get(POD, "golden", f"{pvc['metadata']['uid']}-source-pod") is None
 
 
 def test_clone_waits_for_the_source_import(env):

@@ -7,6 +7,8 @@ from typing import Any, Callable
 
 import pytest
 
+from tests.cluster.tests.harness import wait_for
+
 GROUP, VERSION = "cdi.kubevirt.io", "v1beta1"
 
 
@@ -19,13 +21,7 @@ def apis(cluster):
 
 
 def until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
+    return wait_for(predicate, timeout, message=what)
 
 
 def dv_body(name: str, source: dict, size: str | None = "1Gi", **storage) -> dict:

@@ -7,19 +7,10 @@ import time
 import pytest
 
 from tests.cluster.api.errors import ApiError
-from tests.cluster.tests.storage_env import (
-    DV, PODS, PV, PVC, SC, StorageEnv, condition, consumer_pod, datavolume,
-)
+from tests.cluster.tests.harness import CDICONFIG, DV, POD, PV, PVC, SC
+from tests.cluster.tests.storage_env import condition, consumer_pod, datavolume
 
-CDICONFIG = ("cdi.kubevirt.io", "cdiconfigs")
 PROGRESS = re.compile(r"^\d{1,2}\.\d{2}%$")
-
-
-@pytest.fixture
-def env():
-    environment = StorageEnv()
-    yield environment
-    environment.stop()
 
 
 def status(env, name: str, namespace: str = "demo") -> dict:
@@ -123,7 +114,7 @@ def test_spec_pvc_is_used_verbatim(env):
 
 def test_importer_pod_runs_and_is_removed(env):
     env.create(DV, datavolume("img", {"http": {"url": "https://example.com/img.qcow2"}}))
-    pod = env.wait(lambda: env.get(PODS, "demo", "importer-img"))
+    pod = env.wait(lambda: env.get(POD, "demo", "importer-img"))
     pvc = env.get(PVC, "demo", "img")
     assert pod["metadata"]["ownerReferences"][0]["kind"] == "PersistentVolumeClaim"
     assert pod["metadata"]["ownerReferences"][0]["uid"] == pvc["metadata"]["uid"]
@@ -133,7 +124,7 @@ def test_importer_pod_runs_and_is_removed(env):
     env_vars = {e["name"]: e["value"] for e in pod["spec"]["containers"][0]["env"]}
     assert env_vars["IMPORTER_SOURCE"] == "http" and env_vars["IMPORTER_ENDPOINT"] == "https://example.com/img.qcow2"
     env.phases(DV, "demo", "img", "Succeeded")
-    env.wait(lambda: env.get(PODS, "demo", "importer-img") is None)
+    env.wait(lambda: env.get(POD, "demo", "importer-img") is None)
     anns = env.get(PVC, "demo", "img")["metadata"]["annotations"]
     assert anns["cdi.kubevirt.io/storage.pod.phase"] == "Succeeded"
     assert anns["cdi.kubevirt.io/storage.import.importPodName"] == "importer-img"
@@ -153,7 +144,7 @@ def test_unreachable_source_restarts_the_importer(env):
     warnings = [e for e in env.events("demo", "broken") if e["type"] == "Warning"]
     assert {e["reason"] for e in warnings} >= {"Error", "ErrImportFailed"}
     assert all(e["message"] == expected for e in warnings)
-    pod = env.get(PODS, "demo", "importer-broken")
+    pod = env.get(POD, "demo", "importer-broken")
     assert pod["status"]["phase"] == "Running" and pod["status"]["containerStatuses"][0]["restartCount"] >= 2
     time.sleep(0.1)
     assert status(env, "broken")["phase"] == "ImportInProgress"
@@ -190,11 +181,11 @@ def test_wait_for_first_consumer(env):
     env.phases(DV, "demo", "local", "WaitForFirstConsumer")
     time.sleep(0.1)
     assert status(env, "local")["phase"] == "WaitForFirstConsumer"
-    assert env.get(PODS, "demo", "importer-local") is None
+    assert env.get(POD, "demo", "importer-local") is None
     bound = condition(env.get(DV, "demo", "local"), "Bound")
     assert (bound["status"], bound["reason"], bound["message"]) == ("False", "Pending", "PVC local Pending")
-    env.create(PODS, consumer_pod("virt-launcher-local-abcde", "local", node_name="node02"))
-    pod = env.wait(lambda: env.get(PODS, "demo", "importer-local"))
+    env.create(POD, consumer_pod("virt-launcher-local-abcde", "local", node_name="node02"))
+    pod = env.wait(lambda: env.get(POD, "demo", "importer-local"))
     assert pod["spec"]["nodeName"] == "node02"
     phases = env.phases(DV, "demo", "local", "Succeeded")
     assert "ImportInProgress" in phases
@@ -266,10 +257,10 @@ def test_deleting_the_datavolume_collects_claim_and_volume(env):
 
 def test_deleting_a_datavolume_mid_import_stops_the_importer(env):
     env.create(DV, datavolume("stuck", {"http": {"url": "https://nowhere.invalid/disk.img"}}))
-    env.wait(lambda: env.get(PODS, "demo", "importer-stuck"))
+    env.wait(lambda: env.get(POD, "demo", "importer-stuck"))
     pv_name = env.wait(lambda: env.get(PVC, "demo", "stuck")["spec"].get("volumeName"))
     env.service.delete(DV, "demo", "stuck")
-    env.wait(lambda: env.get(PODS, "demo", "importer-stuck") is None, what="importer deleted")
+    env.wait(lambda: env.get(POD, "demo", "importer-stuck") is None, what="importer deleted")
     env.wait(lambda: env.get(PVC, "demo", "stuck") is None and env.get(PV, None, pv_name) is None)
     assert not env.rt.errors
 

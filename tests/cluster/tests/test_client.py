@@ -6,7 +6,8 @@ import json
 import pytest
 from kubernetes import client, dynamic
 
-from .apitools import vm_manifest, wait_for
+from .apitools import vm_manifest
+from .harness import wait_for
 
 
 @pytest.fixture

@@ -3,19 +3,9 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from tests.cluster.api.objects import owner_reference
-from tests.cluster.tests.storage_env import CONFIGMAPS, DV, NS, PODS, PV, PVC, StorageEnv, consumer_pod, datavolume
-
-SECRETS = ("", "secrets")
-
-
-@pytest.fixture
-def env():
-    environment = StorageEnv()
-    yield environment
-    environment.stop()
+from tests.cluster.tests.harness import CONFIGMAPS, DV, NS, POD, PV, PVC, SECRETS, wait_for
+from tests.cluster.tests.storage_env import consumer_pod, datavolume
 
 
 def cm(env, name: str, *owners: dict, block: bool = True, namespace: str = "demo", **meta) -> dict:
@@ -129,7 +119,7 @@ def test_namespace_with_storage_is_emptied(env):
     env.namespace("vmns")
     env.create(DV, datavolume("disk", {"blank": {}}, namespace="vmns"))
     env.phases(DV, "vmns", "disk", "Succeeded")
-    env.create(PODS, consumer_pod("launcher", "disk", namespace="vmns"))
+    env.create(POD, consumer_pod("launcher", "disk", namespace="vmns"))
     pv = env.get(PVC, "vmns", "disk")["spec"]["volumeName"]
     env.service.delete(NS, None, "vmns")
     env.wait(lambda: env.get(NS, None, "vmns") is None, what="namespace removed")
@@ -144,16 +134,6 @@ def _configmap(name: str, owner: dict | None = None, **meta) -> dict:
         body["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "ConfigMap", "name": owner["metadata"]["name"],
                                                 "uid": owner["metadata"]["uid"], "blockOwnerDeletion": True}]
     return body
-
-
-def _until(predicate, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_propagation_policies_over_http(cluster, fresh_namespace):
@@ -176,12 +156,12 @@ def test_propagation_policies_over_http(cluster, fresh_namespace):
             core.create_namespaced_config_map(ns, _configmap(f"dep-{policy.lower()}", owner))
             core.delete_namespaced_config_map(owner["metadata"]["name"], ns,
                                               body=client.V1DeleteOptions(propagation_policy=policy))
-            _until(lambda: not exists(owner["metadata"]["name"]))
+            wait_for(lambda: not exists(owner["metadata"]["name"]))
             if policy == "Orphan":
                 kept = core.read_namespaced_config_map(f"dep-{policy.lower()}", ns)
                 assert not kept.metadata.owner_references
             else:
-                _until(lambda: not exists(f"dep-{policy.lower()}"))
+                wait_for(lambda: not exists(f"dep-{policy.lower()}"))
 
 
 def test_namespace_deletion_over_http(cluster):
@@ -194,7 +174,7 @@ def test_namespace_deletion_over_http(cluster):
             "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}})
         core.delete_namespace("gc-teardown")
-        terminating = _until(lambda: (core.read_namespace("gc-teardown").status.conditions or None)
+        terminating = wait_for(lambda: (core.read_namespace("gc-teardown").status.conditions or None)
                              and core.read_namespace("gc-teardown"))
         assert terminating.status.phase == "Terminating"
         remaining = next(c for c in terminating.status.conditions if c.type == "NamespaceFinalizersRemaining")
@@ -207,4 +187,4 @@ def test_namespace_deletion_over_http(cluster):
                 return False
             except client.ApiException as exc:
                 return exc.status == 404
-        _until(deleted)
+        wait_for(deleted)

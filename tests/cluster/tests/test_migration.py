@@ -3,16 +3,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cluster.tests.virt_harness import KV, NODE, POD, VM, VMI, VMIM, Sim, api_error, vm_manifest
+from tests.cluster.tests.harness import KV, NODE, POD, VM, VMI, VMIM
+from tests.cluster.tests.virt_harness import Sim, api_error, vm_manifest
 
 EVICTION_WEBHOOK = 'admission webhook "virt-launcher-eviction-interceptor.kubevirt.io" denied the request: '
 
 
 @pytest.fixture
 def sim():
-    s = Sim(time_scale=0.004)
-    yield s
-    s.close()
+    with Sim(time_scale=0.004) as simulation:
+        yield simulation
 
 
 def start(sim: Sim, name: str, **kw) -> dict:
@@ -164,24 +164,24 @@ def max_parallel(sim: Sim, names: list[str], timeout: float = 10.0) -> int:
     return most
 
 
-def test_outbound_limit_per_node_keeps_extra_migrations_pending(sim):
-    set_migration_config(sim, parallelOutboundMigrationsPerNode=1)
+def two_on_one_node(sim: Sim, memory: str) -> list[str]:
+    """Start VMs a..d (four VMs, three nodes) and answer the names of two that share a node."""
     for name in ("a", "b", "c", "d"):
-        start(sim, name, memory="512Mi")
+        start(sim, name, memory=memory)
     by_node: dict[str, list[str]] = {}
     for name in ("a", "b", "c", "d"):
         by_node.setdefault(sim.get(VMI, name)["status"]["nodeName"], []).append(name)
-    pair = next(names for names in by_node.values() if len(names) == 2)
+    return next(names for names in by_node.values() if len(names) == 2)
+
+
+def test_outbound_limit_per_node_keeps_extra_migrations_pending(sim):
+    set_migration_config(sim, parallelOutboundMigrationsPerNode=1)
+    pair = two_on_one_node(sim, memory="512Mi")
     assert max_parallel(sim, [migrate(sim, pair[0]), migrate(sim, pair[1])]) == 1
 
 
 def test_outbound_limit_allows_two_by_default(sim):
-    for name in ("a", "b", "c", "d"):
-        start(sim, name, memory="2Gi")
-    by_node: dict[str, list[str]] = {}
-    for name in ("a", "b", "c", "d"):
-        by_node.setdefault(sim.get(VMI, name)["status"]["nodeName"], []).append(name)
-    pair = next(names for names in by_node.values() if len(names) == 2)
+    pair = two_on_one_node(sim, memory="2Gi")
     assert max_parallel(sim, [migrate(sim, pair[0]), migrate(sim, pair[1])]) == 2
 
 
@@ -270,13 +270,10 @@ def test_eviction_of_a_non_migratable_vmi(sim):
 
 
 def test_cluster_wide_strategy_on_openshift():
-    s = Sim(flavor="openshift", time_scale=0.004)
-    try:
+    with Sim(flavor="openshift", time_scale=0.004) as s:
         vmi = start(s, "vm1")
         assert "evictionStrategy" not in vmi["spec"]
         assert api_error(lambda: s.evict(launcher_of(s, vmi)["metadata"]["name"])).code == 429
-    finally:
-        s.close()
 
 
 def test_drain_taint_evacuates_the_node(sim):

@@ -4,14 +4,8 @@ from __future__ import annotations
 import pytest
 
 from tests.cluster.controllers.nodes import (build_node, filter_node, fit_error, node_usage, pod_ip, schedule)
-from tests.cluster.tests.virt_harness import NODE, POD, VMI, Sim, vm_manifest, VM
-
-
-@pytest.fixture
-def sim():
-    s = Sim(time_scale=0.005)
-    yield s
-    s.close()
+from tests.cluster.tests.harness import NODE, POD, VM, VMI
+from tests.cluster.tests.virt_harness import Sim, vm_manifest
 
 
 def pod(cpu: str = "100m", memory: str = "1Gi", **spec) -> dict:
@@ -39,13 +33,10 @@ def test_three_schedulable_workers_with_kubevirt_labels(sim):
 
 
 def test_node_count_and_size_come_from_options():
-    s = Sim(time_scale=0.005, nodes=5, node_cpu="8", node_memory="32Gi")
-    try:
+    with Sim(time_scale=0.005, nodes=5, node_cpu="8", node_memory="32Gi") as s:
         nodes = s.store.list(NODE)[0]
         assert len(nodes) == 5 and nodes[-1]["metadata"]["name"] == "node05"
         assert nodes[0]["status"]["capacity"] == dict(nodes[0]["status"]["capacity"], cpu="8", memory="32Gi")
-    finally:
-        s.close()
 
 
 def test_cordon_adds_and_uncordon_removes_the_unschedulable_taint(sim):

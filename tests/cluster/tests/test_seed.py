@@ -10,9 +10,8 @@ from collections import Counter
 import pytest
 
 from tests.cluster.seed import seed
-from tests.cluster.tests.virt_harness import NODE, POD, VM, VMI, Sim
-
-SERVICE = ("", "services")
+from tests.cluster.tests.harness import NODE, POD, SERVICE, VM, VMI
+from tests.cluster.tests.virt_harness import Sim
 
 
 def settle(sim: Sim, quiet: float = 0.3, timeout: float = 120.0) -> int:
@@ -108,13 +107,9 @@ def test_nodes_added_for_capacity(seeded):
 
 
 def test_seed_is_deterministic_for_a_seed():
-    first, second = Sim(time_scale=0.01), Sim(time_scale=0.01)
-    try:
+    with Sim(time_scale=0.01) as first, Sim(time_scale=0.01) as second:
         a = seed(first.rt, 50, 5, random.Random(3))
         b = seed(second.rt, 50, 5, random.Random(3))
         assert a == b
         assert [v["metadata"]["name"] for v in first.store.list(VM)[0]] == \
             [v["metadata"]["name"] for v in second.store.list(VM)[0]]
-    finally:
-        first.close()
-        second.close()

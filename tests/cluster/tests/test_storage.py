@@ -6,19 +6,8 @@ import time
 import pytest
 
 from tests.cluster.api.errors import ApiError
-from tests.cluster.tests.storage_env import (
-    CONFIGMAPS, PODS, PV, PVC, SC, SP, StorageEnv, consumer_pod,
-)
-
-CDICONFIG = ("cdi.kubevirt.io", "cdiconfigs")
-CDI = ("cdi.kubevirt.io", "cdis")
-
-
-@pytest.fixture
-def env():
-    environment = StorageEnv()
-    yield environment
-    environment.stop()
+from tests.cluster.tests.harness import CDI, CDICONFIG, CONFIGMAPS, POD, PV, PVC, SC, SP
+from tests.cluster.tests.storage_env import consumer_pod
 
 
 def claim(name: str, size: str = "1Gi", namespace: str = "demo", **spec) -> dict:
@@ -129,12 +118,12 @@ def test_wait_for_first_consumer_binds_on_the_consumers_node(env):
     event = next(e for e in env.events("demo", "local") if e["reason"] == "WaitForFirstConsumer")
     assert event["message"] == "waiting for first consumer to be created before binding"
     assert event["source"]["component"] == "persistentvolume-controller"
-    env.create(PODS, {"metadata": {"name": "unscheduled", "namespace": "demo"},
+    env.create(POD, {"metadata": {"name": "unscheduled", "namespace": "demo"},
                       "spec": {"containers": [{"name": "c", "image": "x"}],
                                "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "local"}}]}})
     time.sleep(0.1)
     assert phase(env.get(PVC, "demo", "local")) == "Pending"
-    env.create(PODS, consumer_pod("consumer", "local", node_name="node02"))
+    env.create(POD, consumer_pod("consumer", "local", node_name="node02"))
     bound = env.wait(lambda: phase(env.get(PVC, "demo", "local")) == "Bound" and env.get(PVC, "demo", "local"))
     assert bound["metadata"]["annotations"]["volume.kubernetes.io/selected-node"] == "node02"
     pv = env.get(PV, None, bound["spec"]["volumeName"])
@@ -181,12 +170,12 @@ def test_deleting_a_claim_deletes_its_dynamic_volume(env):
 def test_claim_in_use_is_protected(env):
     env.create(PVC, claim("used"))
     env.wait(lambda: phase(env.get(PVC, "demo", "used")) == "Bound")
-    env.create(PODS, consumer_pod("user", "used"))
+    env.create(POD, consumer_pod("user", "used"))
     env.service.delete(PVC, "demo", "used")
     time.sleep(0.1)
     held = env.get(PVC, "demo", "used")
     assert held["metadata"]["deletionTimestamp"] and held["metadata"]["finalizers"] == ["kubernetes.io/pvc-protection"]
-    env.service.delete(PODS, "demo", "user")
+    env.service.delete(POD, "demo", "user")
     env.wait(lambda: env.get(PVC, "demo", "used") is None)
 
 
@@ -198,7 +187,7 @@ def test_expansion_only_where_the_class_allows_it(env):
     env.wait(lambda: env.get(PVC, "demo", "grow")["status"]["capacity"]["storage"] == "3Gi")
     assert env.get(PV, None, bound["spec"]["volumeName"])["spec"]["capacity"]["storage"] == "3Gi"
     env.create(PVC, claim("fixed", storageClassName="local-wffc"))
-    env.create(PODS, consumer_pod("pin", "fixed"))
+    env.create(POD, consumer_pod("pin", "fixed"))
     fixed = env.wait(lambda: phase(env.get(PVC, "demo", "fixed")) == "Bound" and env.get(PVC, "demo", "fixed"))
     with pytest.raises(ApiError) as err:
         env.update(PVC, dict(fixed, spec=dict(fixed["spec"], resources={"requests": {"storage": "2Gi"}})))

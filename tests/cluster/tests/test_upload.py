@@ -5,18 +5,10 @@ import base64
 import json
 import time
 
-import pytest
-
-from tests.cluster.tests.storage_env import DV, PVC, UTR, StorageEnv, datavolume
+from tests.cluster.tests.harness import DV, PVC, UTR
+from tests.cluster.tests.storage_env import datavolume
 
 CDICONFIG_PATH = "/apis/cdi.kubevirt.io/v1beta1/cdiconfigs/config"
-
-
-@pytest.fixture
-def env():
-    environment = StorageEnv()
-    yield environment
-    environment.stop()
 
 
 def token_for(env, pvc: str, name: str = "token-for-up") -> str:

@@ -3,19 +3,11 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
 from tests.cluster.api.resources import AdmissionRequest
-from tests.cluster.tests.virt_harness import CIT, CPREF, KV, VM, VMI, VMIM, Sim, api_error, vm_manifest
+from tests.cluster.tests.harness import CIT, CPREF, KV, VM, VMI, VMIM
+from tests.cluster.tests.virt_harness import Sim, api_error, vm_manifest
 
 VALIDATOR = 'admission webhook "virtualmachine-validator.kubevirt.io" denied the request: '
-
-
-@pytest.fixture
-def sim():
-    s = Sim(time_scale=0.005)
-    yield s
-    s.close()
 
 
 def test_running_and_run_strategy_are_mutually_exclusive(sim):
@@ -138,15 +130,12 @@ def test_vm_defaults(sim):
 
 
 def test_openshift_machine_type():
-    s = Sim(flavor="openshift", time_scale=0.005)
-    try:
+    with Sim(flavor="openshift", time_scale=0.005) as s:
         assert s.create(VM, vm_manifest("vm1", "Halted"))["spec"]["template"]["spec"]["domain"]["machine"] == {
             "type": "pc-q35-rhel9.6.0"}
         kv = s.get(KV, "kubevirt-kubevirt-hyperconverged", "openshift-cnv")
         assert kv["status"]["phase"] == "Deployed"
         assert kv["spec"]["configuration"]["evictionStrategy"] == "LiveMigrate"
-    finally:
-        s.close()
 
 
 def test_kubevirt_cr_defaults(sim):

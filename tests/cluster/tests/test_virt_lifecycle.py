@@ -3,18 +3,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from tests.cluster.tests.virt_harness import EVENT, POD, VM, VMI, Sim, vm_manifest
+from tests.cluster.tests.harness import EVENT, POD, VM, VMI
+from tests.cluster.tests.virt_harness import Sim, vm_manifest
 
 SHUTDOWN = "sim.virt.kubevirt.io/guest-shutdown"
-
-
-@pytest.fixture
-def sim():
-    s = Sim(time_scale=0.005)
-    yield s
-    s.close()
 
 
 def phases(vmi: dict) -> list[str]:

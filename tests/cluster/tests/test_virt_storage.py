@@ -3,16 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cluster.tests.virt_harness import DV, POD, PVC, VM, VMI, Sim, api_error, vm_manifest
-
-SC = ("storage.k8s.io", "storageclasses")
+from tests.cluster.tests.harness import DV, POD, PVC, SC, VM, VMI
+from tests.cluster.tests.virt_harness import Sim, api_error, vm_manifest
 
 
 @pytest.fixture(scope="module")
 def sim():
-    s = Sim(full=True, time_scale=0.005)
-    yield s
-    s.close()
+    with Sim(full=True, time_scale=0.005) as simulation:
+        yield simulation
 
 
 def wffc_class(sim: Sim) -> str:

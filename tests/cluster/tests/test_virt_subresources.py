@@ -3,14 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cluster.tests.virt_harness import DV, KV, VM, VMI, VMIM, Sim, api_error, vm_manifest
-
-
-@pytest.fixture
-def sim():
-    s = Sim(time_scale=0.005)
-    yield s
-    s.close()
+from tests.cluster.tests.harness import DV, KV, VM, VMI, VMIM
+from tests.cluster.tests.virt_harness import Sim, api_error, vm_manifest
 
 
 def running(sim: Sim, name: str = "vm1", strategy: str = "Always", **kw) -> dict:

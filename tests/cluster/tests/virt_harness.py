@@ -1,58 +1,38 @@
-"""In-process harness for the simulated KubeVirt controllers: store + registry + object service +
-runtime with the node and KubeVirt controllers, and helpers that go through admission the way the
-REST layer does. Used by test_virt_*.py, test_nodes.py, test_migration.py and test_seed.py."""
+"""In-process harness for the simulated KubeVirt controllers: ``Sim`` is an ``InProcessCluster``
+(harness.py) running the node and KubeVirt controllers (or all of them), with the namespace "demo",
+subresource calls, evictions and VM status waits. Used by test_virt_*.py, test_nodes.py,
+test_migration.py and test_seed.py."""
 from __future__ import annotations
 
 import copy
-import time
 from typing import Any, Callable, Optional
 
-from tests.cluster.api.catalog import build_registry
 from tests.cluster.api.errors import ApiError
-from tests.cluster.api.objects import ObjectService
 from tests.cluster.api.resources import AdmissionRequest, SubresourceCall
-from tests.cluster.api.store import Store
 from tests.cluster.controllers import all_controllers
 from tests.cluster.controllers.migration import MigrationController
 from tests.cluster.controllers.nodes import NodeController
-from tests.cluster.controllers.runtime import Runtime
 from tests.cluster.controllers.virt import VirtualMachineController
 from tests.cluster.controllers.virtapi import VirtApi
 from tests.cluster.controllers.vmi import VirtualMachineInstanceController
-
-VM = ("kubevirt.io", "virtualmachines")
-VMI = ("kubevirt.io", "virtualmachineinstances")
-VMIM = ("kubevirt.io", "virtualmachineinstancemigrations")
-KV = ("kubevirt.io", "kubevirts")
-POD = ("", "pods")
-NODE = ("", "nodes")
-PVC = ("", "persistentvolumeclaims")
-NS = ("", "namespaces")
-DV = ("cdi.kubevirt.io", "datavolumes")
-CIT = ("instancetype.kubevirt.io", "virtualmachineclusterinstancetypes")
-CPREF = ("instancetype.kubevirt.io", "virtualmachineclusterpreferences")
-EVENT = ("", "events")
+from tests.cluster.tests.harness import EVENT, NS, POD, PVC, VM, VMI, InProcessCluster
 
 
-class Sim:
+class Sim(InProcessCluster):
+    poll_interval = 0.003
+
     def __init__(self, flavor: str = "kubernetes", time_scale: float = 0.01, full: bool = False,
                  **options: Any) -> None:
         """``full``: every controller of the cluster (storage, CDI, GC ...), not only nodes + KubeVirt."""
-        self.store = Store()
-        self.registry = build_registry(flavor)
-        self.service = ObjectService(self.store, self.registry)
-        self.rt = Runtime(self.store, self.registry, self.service, time_scale=time_scale,
-                          options={"flavor": flavor, **options})
         controllers = all_controllers(strict=False) if full else (
             NodeController(), VirtApi(), VirtualMachineController(), VirtualMachineInstanceController(),
             MigrationController())
-        for controller in controllers:
-            self.rt.add(controller)
+        super().__init__(controllers, flavor=flavor, time_scale=time_scale, options={"flavor": flavor, **options})
         self.service.create(NS, {"metadata": {"name": "demo"}})
         self.rt.start()
 
     def close(self) -> None:
-        self.rt.stop()
+        super().close()
         assert not self.rt.errors, self.rt.errors
 
     # -- API-like writes (admission first, as the REST handlers do) --------------------------------
@@ -61,17 +41,14 @@ class Sim:
         meta = obj.setdefault("metadata", {})
         if self.registry.get(gr).namespaced:
             meta.setdefault("namespace", "demo")
-        self.registry.admit(AdmissionRequest("CREATE", gr, meta.get("namespace"), meta.get("name"), user, dry_run),
-                            obj, None)
-        return self.service.create(gr, obj, dry_run=dry_run)
+        return self.admitted_create(gr, obj, dry_run=dry_run, user=user)
 
     def update(self, gr: tuple, namespace: Optional[str], name: str, fn: Callable[[dict], None]) -> dict:
         with self.store.lock:
             old = self.service.get(gr, namespace, name)
             new = copy.deepcopy(old)
             fn(new)
-            self.registry.admit(AdmissionRequest("UPDATE", gr, namespace, name, "admin", False), new, old)
-            return self.service.update(gr, new)
+            return self.admitted_update(gr, new, old)
 
     def delete(self, gr: tuple, namespace: Optional[str], name: str, **kw: Any) -> None:
         self.service.delete(gr, namespace, name, **kw)
@@ -97,16 +74,6 @@ class Sim:
     def get(self, gr: tuple, name: str, namespace: Optional[str] = "demo") -> Optional[dict]:
         return self.store.get(gr, namespace if self.registry.get(gr).namespaced else None, name)
 
-    def wait(self, predicate: Callable[[], Any], timeout: float = 5.0, what: str = "") -> Any:
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what or predicate}")
-            time.sleep(0.003)
-
     def vm_status(self, name: str, namespace: str = "demo") -> str:
         return ((self.get(VM, name, namespace) or {}).get("status") or {}).get("printableStatus", "")
 
@@ -118,23 +85,8 @@ class Sim:
     def watch_printable(self, name: str, until: str, timeout: float = 5.0, namespace: str = "demo") -> list[str]:
         """Every printableStatus the VM shows from now until ``until`` (consecutive duplicates
         dropped), read from the store's event stream so that short-lived states are not missed."""
-        watcher, _ = self.store.watch(VM, namespace, None)
-        try:
-            current = self.vm_status(name, namespace)
-            seen = [current] if current else []
-            deadline = time.monotonic() + timeout
-            while not seen or seen[-1] != until:
-                event = watcher.next(max(deadline - time.monotonic(), 0.001))
-                if event is None:
-                    raise AssertionError(f"VM {name} never reached {until}: {seen}")
-                if event.obj["metadata"]["name"] != name:
-                    continue
-                value = (event.obj.get("status") or {}).get("printableStatus", "")
-                if value and (not seen or seen[-1] != value):
-                    seen.append(value)
-            return seen
-        finally:
-            watcher.close()
+        return self.observe(VM, namespace, name, lambda o: (o.get("status") or {}).get("printableStatus", ""), until,
+                            timeout, keep_empty=False)
 
     def vmi_phase(self, name: str, namespace: str = "demo") -> str:
         return ((self.get(VMI, name, namespace) or {}).get("status") or {}).get("phase", "")

@@ -219,11 +219,11 @@ def write_report(path: Path, rows: List[Dict[str, Any]], args: argparse.Namespac
         % ratio["graph"],
         "  %.2fx the floor run as a process; `--list` is %.2fx (%.2fx with `exclude_host_vars`)."
         % (ratio["graph"] / ratio["floor-process"], ratio["list"], ratio["list-lean"]),
-        "  Profile of `--graph`: the fetch itself takes the floor's time (the same paginated lists, the VM",
+        "  Profile of `--graph`: the fetch takes about the floor's time (the same paginated lists, the VM",
         "  and VMI chains sent concurrently); building the hosts costs about 55 us a host (no deep copies:",
         "  host variables reference the decoded objects); the rest is fixed ansible-core cost (interpreter",
         "  and plugin loading, vars plugins), which weighs most where the floor is short, as against this",
-        "  local API server; against a real cluster's API the floor grows and the ratio shrinks.",
+        "  local API server (a real API server's slower lists should shrink the ratio; not measured here).",
         "- The plugin reads each resource type with one cluster-wide paginated list, so its request count is",
         "  the floor's (plus one Services list) whatever the number of namespaces; kubevirt.core's pattern",
         "  sends three requests per namespace.",
