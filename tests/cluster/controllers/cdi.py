@@ -90,7 +90,7 @@ class DataVolumeController(Controller):
         self._waiting: dict[tuple[str, str, str], set[ObjKey]] = {}  # ("pvc"|"ds", ns, name) -> keys
         self._blocked: set[ObjKey] = set()  # DataVolumes whose PVC could not be rendered
         self._lock = threading.Lock()
-        self._events: set[tuple[str, str]] = set()
+        self._events = r.EventsOnce(COMPONENT)
 
     def setup(self, rt: Runtime) -> None:
         self.rt = rt
@@ -218,8 +218,8 @@ class DataVolumeController(Controller):
     def _owned(self, rt: Runtime, dv: dict, pvc: dict) -> bool:
         meta = pvc["metadata"]
         if meta.get("deletionTimestamp"):
-            self._event_once(rt, dv, f"deleting-{meta['uid']}", "ErrResourceMarkedForDeletion",
-                             f'Resource "{meta["name"]}" marked for deletion', warning=True)
+            self._events.record(rt, dv, f"deleting-{meta['uid']}", "ErrResourceMarkedForDeletion",
+                                f'Resource "{meta["name"]}" marked for deletion', warning=True)
             return False
         if any(o.get("uid") == dv["metadata"]["uid"] and o.get("controller") for o in meta.get("ownerReferences") or []):
             return True
@@ -230,8 +230,8 @@ class DataVolumeController(Controller):
                 o["metadata"].setdefault("annotations", {})["cdi.kubevirt.io/storage.populatedFor"] = dv["metadata"]["name"]
             rt.service.mutate(PVC, meta["namespace"], meta["name"], adopt)
             return False
-        self._event_once(rt, dv, f"exists-{meta['uid']}", "ErrResourceExists",
-                         f'Resource "{meta["name"]}" already exists and is not managed by DataVolume', warning=True)
+        self._events.record(rt, dv, f"exists-{meta['uid']}", "ErrResourceExists",
+                            f'Resource "{meta["name"]}" already exists and is not managed by DataVolume', warning=True)
         return False
 
     def _create_pvc(self, rt: Runtime, dv: dict, kind: str, source: Optional[tuple[str, str]]) -> Optional[dict]:
@@ -246,8 +246,8 @@ class DataVolumeController(Controller):
                            f"The source pvc {source[1]} doesn't exist")
                 return None
             if not self._populated(rt, src):
-                self._event_once(rt, dv, f"notready-{src['metadata']['uid']}", "ImportPVCNotReady",
-                                 "The source PVC is not fully imported")
+                self._events.record(rt, dv, f"notready-{src['metadata']['uid']}", "ImportPVCNotReady",
+                                    "The source PVC is not fully imported")
                 self._fail(rt, dv, "CloneScheduled", "", "")
                 return None
             problem = _clone_problem(src, dv)
@@ -267,7 +267,7 @@ class DataVolumeController(Controller):
         except r.RenderError as exc:
             with self._lock:
                 self._blocked.add(key)
-            self._event_once(rt, dv, f"render-{exc.event}", "ErrClaimNotValid", exc.event, warning=True)
+            self._events.record(rt, dv, f"render-{exc.event}", "ErrClaimNotValid", exc.event, warning=True)
             self._fail(rt, dv, "", "ErrClaimNotValid", exc.message)
             return None
         pvc = self._pvc_object(rt, dv, kind, source, pvc_spec)
@@ -275,8 +275,8 @@ class DataVolumeController(Controller):
             return rt.service.create(PVC, pvc, keep_status=True)
         except errors.ApiError as exc:
             if exc.code == 403:  # e.g. ResourceQuota or a terminating namespace
-                self._event_once(rt, dv, f"create-{exc.message}", "ErrExceededQuota" if "quota" in exc.message
-                                 else "ErrClaimNotValid", exc.message, warning=True)
+                self._events.record(rt, dv, f"create-{exc.message}", "ErrExceededQuota" if "quota" in exc.message
+                                    else "ErrClaimNotValid", exc.message, warning=True)
                 return None
             raise
 
@@ -499,13 +499,6 @@ class DataVolumeController(Controller):
         status["conditions"] = update_condition(status.get("conditions") or [], "Ready", ready[0], ready[2], ready[1])
         if status != (ds.get("status") or {}):
             rt.service.mutate(DATASOURCE, ns, name, lambda o: o.__setitem__("status", status), subresource="status")
-
-    def _event_once(self, rt: Runtime, obj: dict, tag: str, reason: str, message: str, warning: bool = False) -> None:
-        mark = (obj["metadata"]["uid"], tag)
-        if mark in self._events:
-            return
-        self._events.add(mark)
-        rt.record_event(obj, reason, message, event_type="Warning" if warning else "Normal", component=COMPONENT)
 
 
 def _serves_snapshots(rt: Runtime) -> bool:

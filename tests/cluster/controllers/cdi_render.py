@@ -18,6 +18,7 @@ from ..api.store import Store
 from . import storage_catalog as cat
 from .keys import CDICONFIG, SC, SP
 from .quantity import MiB, format_decimal, parse_bytes, round_up
+from .runtime import Runtime
 
 # cdi.kubevirt.io annotations (pkg/controller/common/util.go)
 A = "cdi.kubevirt.io/"
@@ -49,6 +50,21 @@ WEBHOOK = "datavolume-validate.cdi.kubevirt.io"
 MESSAGE_SC_NOT_FOUND = "PVC spec is missing accessMode and no storageClass to choose profile"
 _MODES = ("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod")
 IMPORT_SOURCES = ("http", "s3", "gcs", "registry", "blank", "imageio", "vddk")
+
+
+class EventsOnce:
+    """Records an event once per (object uid, tag): reconcilers revisit the same state many times."""
+
+    def __init__(self, component: str) -> None:
+        self.component = component
+        self._seen: set[tuple[str, str]] = set()
+
+    def record(self, rt: Runtime, obj: dict, tag: str, reason: str, message: str, warning: bool = False) -> None:
+        mark = (obj["metadata"]["uid"], tag)
+        if mark in self._seen:
+            return
+        self._seen.add(mark)
+        rt.record_event(obj, reason, message, event_type="Warning" if warning else "Normal", component=self.component)
 
 
 class RenderError(Exception):

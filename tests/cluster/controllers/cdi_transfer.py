@@ -88,7 +88,7 @@ class Transfers:
         self.ctrl = ctrl
         self.pacer = Pacer()
         self.progress: dict[str, float] = {}  # pvc uid -> percent reported by the worker's metrics
-        self._events: set[tuple[str, str]] = set()
+        self._events = r.EventsOnce("import-controller")
 
     # -- reconcile -----------------------------------------------------------------------------
     def reconcile(self, rt: Runtime, namespace: str, name: str) -> None:
@@ -221,8 +221,8 @@ class Transfers:
                     anns[r.ANN_RUNNING_MESSAGE] = message
                     anns[r.ANN_RUNNING_REASON] = terminated.get("reason") or ""
                     if terminated.get("exitCode", 0) > 0:
-                        self._event_once(rt, pvc, f"fail-{first.get('restartCount', 0)}", "ErrImportFailed",
-                                         message, warning=True)
+                        self._events.record(rt, pvc, f"fail-{first.get('restartCount', 0)}", "ErrImportFailed",
+                                            message, warning=True)
         if kind == "import":
             anns[r.ANN_IMPORT_POD] = pod["metadata"]["name"]
         phase = status.get("phase") or ""
@@ -239,7 +239,7 @@ class Transfers:
             rt.service.mutate(PVC, meta["namespace"], meta["name"], write)
         if phase == "Succeeded":
             if kind == "import":
-                self._event_once(rt, pvc, "done", "ImportSucceeded", "Import Successful")
+                self._events.record(rt, pvc, "done", "ImportSucceeded", "Import Successful")
             if anns.get(r.ANN_RETAIN_POD) != "true":
                 self._cleanup(rt, pvc, pod)
 
@@ -362,14 +362,6 @@ class Transfers:
         except errors.ApiError as exc:
             if exc.code != 404:
                 raise
-
-    def _event_once(self, rt: Runtime, obj: dict, tag: str, reason: str, message: str, warning: bool = False) -> None:
-        mark = (obj["metadata"]["uid"], tag)
-        if mark in self._events:
-            return
-        self._events.add(mark)
-        rt.record_event(obj, reason, message, event_type="Warning" if warning else "Normal",
-                        component="import-controller")
 
 
 def _from_snapshot(rt: Runtime, pvc: dict) -> bool:

@@ -5,9 +5,7 @@ import copy
 
 import pytest
 
-from tests.cluster.api import schemas
 from tests.cluster.api.apply import apply, decode_fields, encode_fields, path_string, track_update
-from tests.cluster.api.catalog import build_registry
 from tests.cluster.api.errors import ApiError
 
 VM = {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",
@@ -17,13 +15,6 @@ VM = {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",
           "volumes": [{"name": "containerdisk", "containerDisk": {"image": "quay.io/kubevirt/cirros"}}]}}}}
 POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "demo"},
        "spec": {"containers": [{"name": "app", "image": "nginx:1", "ports": [{"containerPort": 80}]}]}}
-
-
-@pytest.fixture(scope="module")
-def reg():
-    registry = build_registry("openshift")
-    schemas.attach_schemas(registry, "openshift")
-    return registry
 
 
 @pytest.fixture

@@ -5,19 +5,9 @@ import re
 import time
 from typing import Any, Callable
 
-import pytest
-
 from tests.cluster.tests.harness import wait_for
 
 GROUP, VERSION = "cdi.kubevirt.io", "v1beta1"
-
-
-@pytest.fixture
-def apis(cluster):
-    from kubernetes import client
-    api_client = cluster.api_client()
-    yield client.CustomObjectsApi(api_client), client.CoreV1Api(api_client)
-    api_client.close()
 
 
 def until(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:

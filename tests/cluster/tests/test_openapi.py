@@ -3,17 +3,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from tests.cluster.api import openapi, schemas
-from tests.cluster.api.catalog import build_registry
-
-
-@pytest.fixture(scope="module")
-def reg():
-    registry = build_registry("openshift")
-    schemas.attach_schemas(registry, "openshift")
-    return registry
+from tests.cluster.api import openapi
 
 
 def patch_op_for(doc: dict, gvk: dict) -> dict:

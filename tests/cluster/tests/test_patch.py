@@ -5,8 +5,6 @@ import copy
 
 import pytest
 
-from tests.cluster.api import schemas
-from tests.cluster.api.catalog import build_registry
 from tests.cluster.api.errors import ApiError
 from tests.cluster.api.patch import json_patch, merge_patch, strategic_merge_patch
 
@@ -23,13 +21,6 @@ POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace":
            {"name": "sidecar", "image": "envoy:1"}],
            "volumes": [{"name": "data", "emptyDir": {}}],
            "tolerations": [{"key": "a", "operator": "Exists"}]}}
-
-
-@pytest.fixture(scope="module")
-def reg():
-    registry = build_registry("openshift")
-    schemas.attach_schemas(registry, "openshift")
-    return registry
 
 
 def rejected(fn, *args) -> ApiError:

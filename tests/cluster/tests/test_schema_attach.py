@@ -9,21 +9,14 @@ from tests.cluster.api import schemas
 from tests.cluster.api.catalog import build_registry
 
 
-@pytest.fixture(scope="module")
-def registry():
-    reg = build_registry("openshift")
-    schemas.attach_schemas(reg, "openshift")
-    return reg
-
-
 def _at(schema: dict, *path: str) -> dict:
     for part in path:
         schema = schema["items"] if part == "[]" else schema["properties"][part]
     return schema
 
 
-def test_every_served_type_and_version_has_an_object_schema(registry):
-    for rtype in registry.types():
+def test_every_served_type_and_version_has_an_object_schema(reg):
+    for rtype in reg.types():
         assert rtype.schema and rtype.schema["type"] == "object", rtype.kind
         assert rtype.schema["x-kubernetes-group-version-kind"] == [
             {"group": rtype.group, "kind": rtype.kind, "version": rtype.version}]
@@ -31,8 +24,8 @@ def test_every_served_type_and_version_has_an_object_schema(registry):
             assert "metadata" in schemas.schema_for(rtype, version)["properties"]
 
 
-def test_vm_schema_is_kubevirts_with_quantity_pattern(registry):
-    vm = registry.get(("kubevirt.io", "virtualmachines")).schema
+def test_vm_schema_is_kubevirts_with_quantity_pattern(reg):
+    vm = reg.get(("kubevirt.io", "virtualmachines")).schema
     guest = _at(vm, "spec", "template", "spec", "domain", "memory", "guest")
     assert guest["x-kubernetes-int-or-string"] is True
     assert guest["pattern"].startswith("^(\\+|-)?(([0-9]+")
@@ -40,15 +33,15 @@ def test_vm_schema_is_kubevirts_with_quantity_pattern(registry):
     assert "dataVolumeTemplates" in vm["properties"]["spec"]["properties"]
 
 
-def test_object_meta_ref_is_resolved(registry):
+def test_object_meta_ref_is_resolved(reg):
     for gr in [("kubevirt.io", "virtualmachines"), ("", "pods"), ("cdi.kubevirt.io", "datavolumes")]:
-        meta = registry.get(gr).schema["properties"]["metadata"]
+        meta = reg.get(gr).schema["properties"]["metadata"]
         assert "$ref" not in meta and "allOf" not in meta
         assert meta["properties"]["labels"]["additionalProperties"]["type"] == "string"
 
 
-def test_core_types_link_flattened_definitions(registry):
-    pod = registry.get(("", "pods")).schema
+def test_core_types_link_flattened_definitions(reg):
+    pod = reg.get(("", "pods")).schema
     containers = _at(pod, "spec", "containers")
     assert containers["x-kubernetes-patch-merge-key"] == "name"
     assert "image" in containers["items"]["properties"]
@@ -56,36 +49,36 @@ def test_core_types_link_flattened_definitions(registry):
     assert set(env["properties"]) == {"name", "value", "valueFrom"}
 
 
-def test_upload_token_request_is_a_reported_gap(registry):
-    utr = registry.get(("upload.cdi.kubevirt.io", "uploadtokenrequests")).schema
+def test_upload_token_request_is_a_reported_gap(reg):
+    utr = reg.get(("upload.cdi.kubevirt.io", "uploadtokenrequests")).schema
     assert _at(utr, "spec")["required"] == ["pvcName"]
     assert "upload.cdi.kubevirt.io/v1beta1/UploadTokenRequest" in schemas.GAPS
 
 
-def test_printer_columns_match_real_crds(registry):
-    vm = registry.get(("kubevirt.io", "virtualmachines")).printer_columns
+def test_printer_columns_match_real_crds(reg):
+    vm = reg.get(("kubevirt.io", "virtualmachines")).printer_columns
     assert [c["name"] for c in vm] == ["Age", "Status", "Ready"]
-    vmi = registry.get(("kubevirt.io", "virtualmachineinstances")).printer_columns
+    vmi = reg.get(("kubevirt.io", "virtualmachineinstances")).printer_columns
     assert [(c["name"], c.get("priority", 0)) for c in vmi] == [
         ("Age", 0), ("Phase", 0), ("IP", 0), ("NodeName", 0), ("Ready", 0), ("Live-Migratable", 1), ("Paused", 1)]
-    assert [c["name"] for c in registry.get(("cdi.kubevirt.io", "datavolumes")).printer_columns] == [
+    assert [c["name"] for c in reg.get(("cdi.kubevirt.io", "datavolumes")).printer_columns] == [
         "Phase", "Progress", "Restarts", "Age"]
-    assert [c["name"] for c in registry.get(("nmstate.io", "nodenetworkconfigurationpolicies")).printer_columns] == [
+    assert [c["name"] for c in reg.get(("nmstate.io", "nodenetworkconfigurationpolicies")).printer_columns] == [
         "Status", "Reason"]
-    assert [c["name"] for c in registry.get(
+    assert [c["name"] for c in reg.get(
         ("kubevirt.io", "virtualmachineinstancemigrations")).printer_columns] == ["Phase", "VMI"]
 
 
-def test_openshift_discovery_lists_other_package_types(registry):
-    found = {(t.group, t.version, t.plural): t for t in registry.discovery_only}
+def test_openshift_discovery_lists_other_package_types(reg):
+    found = {(t.group, t.version, t.plural): t for t in reg.discovery_only}
     assert ("apps", "v1", "deployments") in found and found[("apps", "v1", "deployments")].namespaced
     assert ("config.openshift.io", "v1", "clusterversions") in found
     assert not found[("config.openshift.io", "v1", "clusterversions")].namespaced
     assert ("cdi.kubevirt.io", "v1beta1", "objecttransfers") in found
-    served = {t.gr for t in registry.types()}
+    served = {t.gr for t in reg.types()}
     assert not any((g, p) in served for g, _, p in found)
-    assert not any(t.kind.endswith("List") for t in registry.discovery_only)
-    assert not any(t.group == "" and t.kind in ("Build", "Route", "Status") for t in registry.discovery_only)
+    assert not any(t.kind.endswith("List") for t in reg.discovery_only)
+    assert not any(t.group == "" and t.kind in ("Build", "Route", "Status") for t in reg.discovery_only)
     assert len(found) > 500
 
 

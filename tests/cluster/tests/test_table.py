@@ -5,20 +5,11 @@ import datetime as dt
 
 import pytest
 
-from tests.cluster.api import schemas
-from tests.cluster.api.catalog import build_registry
 from tests.cluster.api.table import human_duration, jsonpath, to_table
 
 
 def ago(seconds: int) -> str:
     return (dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@pytest.fixture(scope="module")
-def reg():
-    registry = build_registry("openshift")
-    schemas.attach_schemas(registry, "openshift")
-    return registry
 
 
 VMI = {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance",

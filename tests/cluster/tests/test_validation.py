@@ -6,7 +6,6 @@ import copy
 import pytest
 
 from tests.cluster.api import schemas
-from tests.cluster.api.catalog import build_registry
 from tests.cluster.api.errors import ApiError
 from tests.cluster.api.validation import prepare
 
@@ -54,13 +53,6 @@ NAD = {
     "metadata": {"name": "vlan-93", "namespace": "demo"},
     "spec": {"config": '{"cniVersion": "0.3.1", "name": "vlan-93", "type": "cnv-bridge", "bridge": "br1", '
                        '"vlan": 93, "macspoofchk": true}'}}
-
-
-@pytest.fixture(scope="module")
-def reg():
-    registry = build_registry("openshift")
-    schemas.attach_schemas(registry, "openshift")
-    return registry
 
 
 def run(reg, gr, obj, mode="Strict", operation="CREATE", old=None, version=None, subresource=""):

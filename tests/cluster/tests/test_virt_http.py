@@ -24,13 +24,6 @@ def vm_body(name: str, run_strategy: str = "Always", **template_spec) -> dict:
                          **template_spec}}}}
 
 
-@pytest.fixture
-def api(cluster):
-    api_client = cluster.api_client()
-    yield client.CustomObjectsApi(api_client), client.CoreV1Api(api_client)
-    api_client.close()
-
-
 def wait_for(fetch, predicate, timeout: float = 20.0):
     deadline = time.monotonic() + timeout
     while True:
@@ -50,8 +43,8 @@ def printable(custom, ns: str, name: str, status: str) -> dict:
     return wait_for(lambda: get_vm(custom, ns, name), lambda vm: vm.get("status", {}).get("printableStatus") == status)
 
 
-def test_vm_runs_with_a_vmi_and_a_launcher_pod(cluster, api, fresh_namespace):
-    custom, core = api
+def test_vm_runs_with_a_vmi_and_a_launcher_pod(cluster, apis, fresh_namespace):
+    custom, core = apis
     ns = fresh_namespace
     custom.create_namespaced_custom_object(*KUBEVIRT, ns, "virtualmachines", vm_body("web"))
     vm = printable(custom, ns, "web", "Running")
@@ -64,8 +57,8 @@ def test_vm_runs_with_a_vmi_and_a_launcher_pod(cluster, api, fresh_namespace):
     assert pods[0].metadata.annotations["kubevirt.io/domain"] == "web"
 
 
-def test_subresources_over_http(cluster, api, fresh_namespace):
-    custom, _ = api
+def test_subresources_over_http(cluster, apis, fresh_namespace):
+    custom, _ = apis
     ns = fresh_namespace
     custom.create_namespaced_custom_object(*KUBEVIRT, ns, "virtualmachines", vm_body("vm1"))
     printable(custom, ns, "vm1", "Running")
@@ -96,8 +89,8 @@ def test_subresources_over_http(cluster, api, fresh_namespace):
     assert answer.status == 200 and answer.json()["os"]["id"] == "fedora"
 
 
-def test_webhook_denials_reach_the_client(cluster, api, fresh_namespace):
-    custom, _ = api
+def test_webhook_denials_reach_the_client(cluster, apis, fresh_namespace):
+    custom, _ = apis
     body = vm_body("bad")
     body["spec"]["running"] = True
     with pytest.raises(client.ApiException) as err:
@@ -114,8 +107,8 @@ def test_webhook_denials_reach_the_client(cluster, api, fresh_namespace):
            '"u1.missing" not found' in json.loads(err.value.body)["message"]
 
 
-def test_unschedulable_vm(cluster, api, fresh_namespace):
-    custom, _ = api
+def test_unschedulable_vm(cluster, apis, fresh_namespace):
+    custom, _ = apis
     body = vm_body("huge")
     body["spec"]["template"]["spec"]["domain"]["memory"]["guest"] = "512Gi"
     custom.create_namespaced_custom_object(*KUBEVIRT, fresh_namespace, "virtualmachines", body)
@@ -125,8 +118,8 @@ def test_unschedulable_vm(cluster, api, fresh_namespace):
     custom.delete_namespaced_custom_object(*KUBEVIRT, fresh_namespace, "virtualmachines", "huge")
 
 
-def test_eviction_is_429_and_migrates(cluster, api, fresh_namespace):
-    custom, core = api
+def test_eviction_is_429_and_migrates(cluster, apis, fresh_namespace):
+    custom, core = apis
     ns = fresh_namespace
     custom.create_namespaced_custom_object(*KUBEVIRT, ns, "virtualmachines",
                                            vm_body("mig", evictionStrategy="LiveMigrate"))
@@ -149,8 +142,8 @@ def test_eviction_is_429_and_migrates(cluster, api, fresh_namespace):
     assert vmi["status"]["nodeName"] != pod.spec.node_name and vmi["status"]["migrationState"]["completed"]
 
 
-def test_kubectl_waits_for_ready(cluster, api, fresh_namespace):
-    custom, _ = api
+def test_kubectl_waits_for_ready(cluster, apis, fresh_namespace):
+    custom, _ = apis
     custom.create_namespaced_custom_object(*KUBEVIRT, fresh_namespace, "virtualmachines", vm_body("kw"))
     result = subprocess.run([KUBECTL, "--kubeconfig", cluster.kubeconfig, "-n", fresh_namespace, "wait",
                              "--for=condition=Ready", "vm/kw", "--timeout=30s"], capture_output=True, text=True,
