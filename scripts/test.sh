@@ -12,6 +12,7 @@ declare -A command=(
   [build]="$s/build.sh"
   [unit]="$s/pytest-stage.sh unit tests/unit"
   [cluster]="$s/pytest-stage.sh cluster tests/cluster/tests"
+  [pyflakes]="$s/pyflakes.sh"
   [integration]="$s/pytest-stage.sh integration tests/integration"
   [sanity]="$s/sanity.sh"
   [ansible-lint]="$s/lint.sh"
@@ -19,7 +20,7 @@ declare -A command=(
   [changelog]="$s/changelog.sh"
   [molecule]="$s/molecule.sh"
 )
-order=(venv build unit cluster integration sanity ansible-lint docs changelog molecule)
+order=(venv build unit cluster pyflakes integration sanity ansible-lint docs changelog molecule)
 if (($#)); then order=("$@"); fi
 
 logs="$CACHE/test-logs"

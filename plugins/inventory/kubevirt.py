@@ -205,19 +205,18 @@ plugin: virt.kubevirt.kubevirt
 """
 
 import hashlib
+import importlib.util
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from ansible.errors import AnsibleParserError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.virt.kubevirt.plugins.module_utils._api import ResourceClient
 from ansible_collections.virt.kubevirt.plugins.module_utils._auth import AUTH_OPTION_NAMES, auth_arg_spec
-from ansible_collections.virt.kubevirt.plugins.module_utils._client import create_api_client
 from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
 from ansible_collections.virt.kubevirt.plugins.module_utils._inventory_groups import (
     cluster_parent,
@@ -232,9 +231,10 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._inventory_hosts imp
     validate_host_format,
 )
 from ansible_collections.virt.kubevirt.plugins.module_utils._inventory_sources import (
-    CACHE_FORMAT,
     ClusterData,
     FetchSpec,
+    cache_entry,
+    clusters_from_cache,
     fetch_cluster,
     kubevirt_refs,
 )
@@ -251,12 +251,21 @@ else:
     def _unsafe(value: Any) -> Any:
         return value
 
-try:
-    import kubernetes  # noqa: F401  pylint: disable=unused-import
+# Only looked up here: importing the kubernetes client takes about 0.3 s, which a cache hit never
+# needs, so the engine modules that import it are loaded on the first fetch.
+HAS_KUBERNETES = importlib.util.find_spec("kubernetes") is not None
 
-    HAS_KUBERNETES = True
-except ImportError:
-    HAS_KUBERNETES = False
+
+def create_api_client(auth: Dict[str, Any]) -> Any:
+    from ansible_collections.virt.kubevirt.plugins.module_utils._client import create_api_client as create
+
+    return create(auth)
+
+
+def resource_client(api_client: Any) -> Any:
+    from ansible_collections.virt.kubevirt.plugins.module_utils._api import ResourceClient
+
+    return ResourceClient(api_client)
 
 _CONNECTION_SPEC_EXTRA = {
     "name": {"type": "str"},
@@ -335,11 +344,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if clusters is None:
             clusters = self._fetch(connections, fetch_spec)
         if update_cache:
-            self._cache[cache_key] = {
-                "format": CACHE_FORMAT,
-                "key": fetch_key,
-                "clusters": [cluster.to_cache() for cluster in clusters],
-            }
+            self._cache[cache_key] = cache_entry(fetch_key, clusters)
         self._populate(clusters, host_options)
 
     # -- options ------------------------------------------------------------------------------
@@ -430,12 +435,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             cached = self._cache[cache_key]
         except KeyError:
             return None
-        if not isinstance(cached, dict) or cached.get("format") != CACHE_FORMAT or cached.get("key") != fetch_key:
-            return None
-        try:
-            return [ClusterData.from_cache(cluster) for cluster in cached["clusters"]]
-        except (KeyError, TypeError):
-            return None
+        return clusters_from_cache(cached, fetch_key)
 
     def _fetch(self, connections: List[_Connection], spec: FetchSpec) -> List[ClusterData]:
         if not HAS_KUBERNETES:
@@ -463,7 +463,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             name = connection.name or default_cluster_name(server)
             label = "%s (%s)" % (name, server)
             namespaces = tuple(connection.namespaces) if connection.namespaces else None
-            return fetch_cluster(ResourceClient(api_client), replace(spec, namespaces=namespaces), name, server)
+            return fetch_cluster(resource_client(api_client), replace(spec, namespaces=namespaces), name, server)
         except KubeApiError as err:
             raise AnsibleParserError("virt.kubevirt.kubevirt: cluster %s: %s" % (label, err)) from None
 
@@ -475,6 +475,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         construct = self._constructor()
         group_names: Dict[str, str] = {}
         seen: Dict[str, str] = {}
+        edges: Set[Tuple[str, str]] = set()
 
         def group(raw: str) -> str:
             name = group_names.get(raw)
@@ -503,8 +504,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 for raw in host_groups(record, group_by, create_groups):
                     self.inventory.add_child(group(raw), hostname)
                 parent, child = cluster_parent(record, group_by, single_cluster)
-                if parent:
-                    self.inventory.add_child(group(parent), group(child) if child else hostname)
+                if parent and child:
+                    # The cluster -> namespace edge is the same for every host of the namespace;
+                    # ansible-core walks both groups' ancestors on each add_child.
+                    if (parent, child) not in edges:
+                        edges.add((parent, child))
+                        self.inventory.add_child(group(parent), group(child))
+                elif parent:
+                    self.inventory.add_child(group(parent), hostname)
                 if construct is not None:
                     construct(hostname)
 

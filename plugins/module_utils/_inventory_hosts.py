@@ -279,24 +279,37 @@ def is_excluded(name: str, patterns: Tuple[str, ...]) -> bool:
     return excluded
 
 
+# (prefix, status key) -> variable name, or "" for a key that cannot be a variable name.
+_status_var_names: Dict[Tuple[str, Any], str] = {}
+
+
+def _status_var_name(prefix: str, key: Any) -> str:
+    name = _status_var_names.get((prefix, key))
+    if name is None:
+        name = "%s_%s" % (prefix, snake_case(key)) if isinstance(key, str) else ""
+        # A status key that cannot be a variable name (never seen in KubeVirt) is left out.
+        name = _status_var_names[(prefix, key)] = name if name.isidentifier() else ""
+    return name
+
+
 def _add_object_vars(
     variables: Dict[str, Any], prefix: str, obj: Mapping[str, Any], unsafe: Unsafe, exclude: Tuple[str, ...]
 ) -> None:
-    """``<prefix>_labels/annotations/uid/resource_version`` plus every status key, snake_cased."""
+    """``<prefix>_labels/annotations/uid/resource_version`` plus every status key, snake_cased.
+
+    Runs for every VM and VMI of the fleet: names come from a cache and values are referenced,
+    not copied.
+    """
     metadata = _mapping(obj.get("metadata"))
-    found = {
-        prefix + "_labels": _mapping(metadata.get("labels")),
-        prefix + "_annotations": _mapping(metadata.get("annotations")),
-        prefix + "_uid": metadata.get("uid"),
-        prefix + "_resource_version": metadata.get("resourceVersion"),
-    }
-    for key, value in _mapping(obj.get("status")).items():
-        name = "%s_%s" % (prefix, snake_case(key)) if isinstance(key, str) else ""
-        # A status key that cannot be a variable name (never seen in KubeVirt) is left out.
-        if name.isidentifier():
-            found[name] = value
-    for name, value in found.items():
-        if not exclude or not is_excluded(name, exclude):
+    found = [
+        (prefix + "_labels", _mapping(metadata.get("labels"))),
+        (prefix + "_annotations", _mapping(metadata.get("annotations"))),
+        (prefix + "_uid", metadata.get("uid")),
+        (prefix + "_resource_version", metadata.get("resourceVersion")),
+    ]
+    found.extend((_status_var_name(prefix, key), value) for key, value in _mapping(obj.get("status")).items())
+    for name, value in found:
+        if name and not (exclude and is_excluded(name, exclude)):
             variables[name] = unsafe(value)
 
 

@@ -13,6 +13,7 @@ inventory cache small.
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
@@ -35,7 +36,8 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._resources import (
 DEFAULT_API_VERSION = "kubevirt.io/v1"
 DEFAULT_WORKERS = 8
 PAGE_SIZE = 500
-CACHE_FORMAT = 1
+# 2: the clusters are one JSON document in a string (see cache_entry).
+CACHE_FORMAT = 2
 
 VMS, VMIS, SERVICES = "vms", "vmis", "services"
 _METADATA_KEYS = ("name", "namespace", "uid", "labels", "annotations", "resourceVersion")
@@ -87,6 +89,31 @@ class ClusterData:
             services=list(data.get("services") or []),
             base_domain=data.get("base_domain"),
         )
+
+
+def cache_entry(fetch_key: str, clusters: Sequence[ClusterData]) -> Dict[str, Any]:
+    """The inventory cache value: the objects as one compact JSON string.
+
+    ansible-core's cache layer encodes and decodes every value with its own pure-Python JSON
+    profile, visiting each node (about 2.5 s to write and 0.8 s to read 10,000 VMs); one string is
+    a single node, and the stdlib's C codec does the rest. Strings decoded by ``json.loads`` carry
+    no trust, so cached values stay as untrusted as fetched ones.
+    """
+    payload = json.dumps([cluster.to_cache() for cluster in clusters], separators=(",", ":"))
+    return {"format": CACHE_FORMAT, "key": fetch_key, "clusters": payload}
+
+
+def clusters_from_cache(cached: Any, fetch_key: str) -> Optional[List[ClusterData]]:
+    """The clusters of a cache value written by ``cache_entry`` for ``fetch_key``, else None."""
+    if not isinstance(cached, dict) or cached.get("format") != CACHE_FORMAT or cached.get("key") != fetch_key:
+        return None
+    payload = cached.get("clusters")
+    if not isinstance(payload, str):
+        return None
+    try:
+        return [ClusterData.from_cache(cluster) for cluster in json.loads(str(payload))]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def kubevirt_refs(api_version: str) -> Tuple[ResourceRef, ResourceRef]:

@@ -132,8 +132,8 @@ def method_not_allowed(message: str = "the server does not allow this method on 
 
 def unsupported_media_type(content_type: str) -> ApiError:
     return ApiError(415, "UnsupportedMediaType",
-                    f'the body of the request was in an unknown format - accepted media types include: '
-                    f'application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml'
+                    'the body of the request was in an unknown format - accepted media types include: '
+                    'application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml'
                     if content_type else "unsupported media type")
 
 

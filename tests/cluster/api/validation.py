@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any, Callable, Optional
 
 from . import errors, schemas
-from .fielderrors import Path, cause, go_value, invalid, json_type, not_supported, path_str, required
+from .fielderrors import Path, _num, cause, go_value, invalid, json_type, not_supported, path_str, required
 from .objectmeta import qualified_name_errors, validate_meta
 from .resources import ResourceType
 
@@ -466,22 +466,22 @@ def prepare(rtype: ResourceType, obj: dict, *, version: str, operation: str, fie
     meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     validate_meta(rtype, meta, causes)
     skip_status = rtype.has_status and subresource != "status"
-    for cause in validator.causes:
-        path = cause["_path"]
+    for schema_cause in validator.causes:
+        path = schema_cause["_path"]
         if skip_status and path[:1] == ("status",):
             continue
         if operation.upper() == "UPDATE" and old is not None and custom:
             found, before = _value_at(old, path)
             if found and _value_at(obj, path) == (True, before):
                 continue
-        causes.append(cause)
+        causes.append(schema_cause)
     if causes:
         seen: set[tuple[str, str]] = set()
         unique = []
-        for cause in causes:
-            key = (cause["field"], cause["message"])
+        for item in causes:
+            key = (item["field"], item["message"])
             if key not in seen:
                 seen.add(key)
-                unique.append({k: v for k, v in cause.items() if k != "_path"})
+                unique.append({k: v for k, v in item.items() if k != "_path"})
         raise errors.invalid(rtype.kind, rtype.group, meta.get("name") or meta.get("generateName") or "", unique)
     return warnings

@@ -375,7 +375,8 @@ def _from_snapshot(rt: Runtime, pvc: dict) -> bool:
             return True
         ref_spec = spec.get("sourceRef") or {}
         if ref_spec:
-            ds = rt.store.get(DATASOURCE, ref_spec.get("namespace") or pvc["metadata"]["namespace"], ref_spec.get("name") or "")
+            ds = rt.store.get(DATASOURCE, ref_spec.get("namespace") or pvc["metadata"]["namespace"],
+                              ref_spec.get("name") or "")
             return "snapshot" in (((ds or {}).get("spec") or {}).get("source") or {})
     return False
 

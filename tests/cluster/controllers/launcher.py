@@ -161,7 +161,6 @@ def pod_scheduled_status(host_ip: str) -> dict:
 def pod_running_status(pod: dict, host_ip: str, pod_ip: str, *, paused: bool = False) -> dict:
     stamp = now_rfc3339()
     image = pod["spec"]["containers"][0]["image"]
-    ready = "False" if paused else "True"
     gate = (pod_condition(UNPAUSED_GATE, "False", "Paused", "the virtual machine is paused", stamp) if paused
             else pod_condition(UNPAUSED_GATE, "True", "NotPaused", "the virtual machine is not paused", stamp))
     ready_cond = (pod_condition("Ready", "False", "ReadinessGatesNotReady",

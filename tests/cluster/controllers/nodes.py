@@ -78,7 +78,7 @@ def build_node(index: int, options: dict) -> dict:
     }
     if flv == "openshift":
         labels["node.openshift.io/os_id"] = "rhel"
-        labels[f"machine-type.node.kubevirt.io/pc-q35-rhel9.6.0"] = "true"
+        labels["machine-type.node.kubevirt.io/pc-q35-rhel9.6.0"] = "true"
     capacity = {"cpu": f"{int(cpu)}", "memory": format_bytes(memory), "pods": str(MAX_PODS),
                 "ephemeral-storage": "104322028Ki", "hugepages-1Gi": "0", "hugepages-2Mi": "0",
                 "devices.kubevirt.io/kvm": "1k", "devices.kubevirt.io/tun": "1k",

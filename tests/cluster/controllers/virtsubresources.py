@@ -83,6 +83,13 @@ def _method(call: SubresourceCall, *allowed: str) -> None:
         raise errors.method_not_allowed()
 
 
+def _put_options(call: SubresourceCall) -> tuple[dict, bool]:
+    """A PUT-only subresource's decoded options and whether they (or the request) ask for a dry run."""
+    _method(call, "PUT")
+    body = decode_body(call)
+    return body, _dry(call, body)
+
+
 def change_requests(vm: dict, *changes: dict) -> dict:
     """getChangeRequestJson applied: the VM status with the new stateChangeRequests."""
     status = copy.deepcopy(vm.get("status") or {})
@@ -178,9 +185,7 @@ class Subresources:
         return 202, None
 
     def stop(self, call: SubresourceCall) -> tuple[int, Any]:
-        _method(call, "PUT")
-        body = decode_body(call)
-        dry = _dry(call, body)
+        body, dry = _put_options(call)
         with self.store.lock:
             vm = self._vm(call)
             strategy = run_strategy(vm)
@@ -208,9 +213,7 @@ class Subresources:
         return 202, None
 
     def restart(self, call: SubresourceCall) -> tuple[int, Any]:
-        _method(call, "PUT")
-        body = decode_body(call)
-        dry = _dry(call, body)
+        body, dry = _put_options(call)
         grace = body.get("gracePeriodSeconds")
         if grace is not None:
             if int(grace) > 0:
@@ -232,9 +235,7 @@ class Subresources:
         return 202, None
 
     def migrate(self, call: SubresourceCall) -> tuple[int, Any]:
-        _method(call, "PUT")
-        body = decode_body(call)
-        dry = _dry(call, body)
+        body, dry = _put_options(call)
         self._vm(call)
         vmi = self.store.get(VMI, call.namespace, call.name)
         if vmi is None:
@@ -301,8 +302,7 @@ class Subresources:
                              component="virt-handler")
 
     def pause(self, call: SubresourceCall) -> tuple[int, Any]:
-        _method(call, "PUT")
-        body = decode_body(call)
+        body, dry = _put_options(call)
         with self.store.lock:
             vmi = self._running_vmi(call, "VM is not running")
             if (vmi["spec"].get("livenessProbe") or {}) and not vmi["spec"]["livenessProbe"].get("guestAgentPing"):
@@ -312,13 +312,12 @@ class Subresources:
                                       {"name": call.name, "group": "kubevirt.io", "kind": "virtualmachineinstance"})
             if get_condition(vmi, "Paused") is not None:
                 raise conflict("virtualmachineinstance", call.name, "VMI is already paused")
-            if not _dry(call, body):
+            if not dry:
                 self._set_paused(vmi, True)
         return 200, None
 
     def unpause(self, call: SubresourceCall) -> tuple[int, Any]:
-        _method(call, "PUT")
-        body = decode_body(call)
+        body, dry = _put_options(call)
         with self.store.lock:
             vm = self.store.get(VM, call.namespace, call.name)
             if vm is not None and (vm.get("status") or {}).get("snapshotInProgress"):
@@ -326,7 +325,7 @@ class Subresources:
             vmi = self._running_vmi(call, "VMI is not running")
             if get_condition(vmi, "Paused") is None:
                 raise conflict("virtualmachineinstance", call.name, "VMI is not paused")
-            if not _dry(call, body):
+            if not dry:
                 self._set_paused(vmi, False)
         return 200, None
 

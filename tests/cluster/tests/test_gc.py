@@ -175,7 +175,7 @@ def test_namespace_deletion_over_http(cluster):
             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}})
         core.delete_namespace("gc-teardown")
         terminating = wait_for(lambda: (core.read_namespace("gc-teardown").status.conditions or None)
-                             and core.read_namespace("gc-teardown"))
+                               and core.read_namespace("gc-teardown"))
         assert terminating.status.phase == "Terminating"
         remaining = next(c for c in terminating.status.conditions if c.type == "NamespaceFinalizersRemaining")
         assert remaining.status == "True" and "example.com/hold in 1 resource instances" in remaining.message

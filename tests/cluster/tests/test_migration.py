@@ -121,11 +121,16 @@ def test_second_migration_in_flight_is_refused(sim):
                                 "in progress for VMI vm1.")
 
 
+def cordon_all_but(sim: Sim, keep: str) -> None:
+    """Mark every node but ``keep`` unschedulable, so that a migration target cannot be placed."""
+    for node in ("node01", "node02", "node03"):
+        if node != keep:
+            sim.update(NODE, None, node, lambda n: n["spec"].update(unschedulable=True))
+
+
 def test_no_other_node_fits(sim):
     vmi = start(sim, "vm1")
-    for node in ("node01", "node02", "node03"):
-        if node != vmi["status"]["nodeName"]:
-            sim.update(NODE, None, node, lambda n: n["spec"].update(unschedulable=True))
+    cordon_all_but(sim, vmi["status"]["nodeName"])
     name = migrate(sim, "vm1", **{"kubevirt.io/migrationUnschedulablePodTimeoutSeconds": "5"})
     sim.wait(lambda: any(p["metadata"]["labels"].get("kubevirt.io/migrationJobUID") and
                          p["status"].get("conditions") for p in sim.store.list(POD)[0]), what="target pod")
@@ -194,9 +199,7 @@ def test_cluster_limit(sim):
 
 def test_deleting_a_pending_migration_aborts_it(sim):
     vmi = start(sim, "vm1")
-    for node in ("node01", "node02", "node03"):
-        if node != vmi["status"]["nodeName"]:
-            sim.update(NODE, None, node, lambda n: n["spec"].update(unschedulable=True))
+    cordon_all_but(sim, vmi["status"]["nodeName"])
     name = migrate(sim, "vm1")
     sim.wait(lambda: (sim.get(VMIM, name).get("status") or {}).get("phase") == "Scheduling")
     sim.delete(VMIM, "demo", name)

@@ -288,3 +288,25 @@ def test_service_defaults(reg):
 def test_builtin_unknown_metadata_field_strict(reg):
     err = failure(reg, ("", "configmaps"), {"metadata": {"name": "c", "lables": {"a": "b"}}, "data": {"a": "b"}})
     assert err.message == 'strict decoding error: unknown field "metadata.lables"'
+
+
+def test_minimum_violation_is_invalid_not_a_crash():
+    """KubeVirt CR memoryOvercommit has minimum 10: a lower value is 422 naming the field."""
+    from tests.cluster.api.catalog import build_registry
+    from tests.cluster.api.errors import ApiError
+    from tests.cluster.api.schemas import attach_schemas
+    from tests.cluster.api.validation import prepare
+
+    registry = build_registry("kubernetes")
+    attach_schemas(registry, "kubernetes")
+    kubevirt = registry.get(("kubevirt.io", "kubevirts"))
+    obj = {"apiVersion": "kubevirt.io/v1", "kind": "KubeVirt", "metadata": {"name": "kubevirt", "namespace": "kubevirt"},
+           "spec": {"configuration": {"developerConfiguration": {"memoryOvercommit": 5}}}}
+    try:
+        prepare(kubevirt, obj, version="v1", operation="CREATE", field_validation="Strict")
+    except ApiError as err:
+        assert err.code == 422
+        assert "spec.configuration.developerConfiguration.memoryOvercommit" in err.message
+        assert "greater than or equal to 10" in err.message
+    else:
+        raise AssertionError("memoryOvercommit 5 was accepted")
