@@ -149,6 +149,12 @@ class Request:
         raw = self.body()
         if not raw.strip():
             return None
+        if "protobuf" in self.content_type:
+            # No protobuf codec here: answer as an apiserver that does not serve this media type.
+            raise errors.ApiError(
+                415, "UnsupportedMediaType",
+                f'the body of the request was in an unknown format - accepted media types include: '
+                f'application/json, application/yaml')
         try:
             return json.loads(raw)
         except ValueError as exc:
