@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import sys
 from pathlib import Path
@@ -274,6 +275,31 @@ def test_cache_hit_reads_nothing(tmp_path, cluster):
     # --flush-cache (cache=False) reads again.
     parse(tmp_path, dict(config, label_selector="app=web"), cache=False)
     assert len(cluster.fetches) == 3
+
+
+def test_hostile_label_values_stay_unsafe_after_a_cache_hit(tmp_path, cluster):
+    config = {"cache": True, "cache_plugin": "ansible.builtin.jsonfile", "cache_connection": str(tmp_path / "cache"),
+              "compose": {"app_label": "vm_labels.app"}}
+    parse(tmp_path, config)
+    inventory_loader.get("virt.kubevirt.kubevirt")
+    hostvars = parse(tmp_path, config).get_host("apps-hostile").get_vars()
+    assert len(cluster.fetches) == 1
+    templar = Templar(loader=DataLoader(), variables=hostvars)
+    for expression in ("{{ app_label }}", "{{ vm_labels.app }}", "{{ vmi_labels['app'] }}"):
+        assert templar.template(trust_as_template(expression)) == HOSTILE
+    assert templar.template(hostvars["vm_labels"]["app"]) == HOSTILE
+
+
+def test_parse_leaves_the_garbage_collector_as_it_found_it(tmp_path, cluster):
+    try:
+        parse(tmp_path, {})
+        assert gc.isenabled()
+        gc.disable()
+        parse(tmp_path, {})
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()
 
 
 def test_exclude_host_vars(tmp_path, cluster):

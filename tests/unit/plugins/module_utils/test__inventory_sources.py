@@ -15,8 +15,11 @@ import pytest
 
 from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
 from ansible_collections.virt.kubevirt.plugins.module_utils._inventory_sources import (
+    CACHE_FORMAT,
     ClusterData,
     FetchSpec,
+    cache_entry,
+    clusters_from_cache,
     fetch_cluster,
     kubevirt_refs,
     running_namespaces,
@@ -206,6 +209,30 @@ def test_cache_round_trip_through_json():
     data = fetch_cluster(FakeResourceClient(), FetchSpec(), "east", "https://api:6443")
     restored = ClusterData.from_cache(json.loads(json.dumps(data.to_cache())))
     assert restored.to_cache() == data.to_cache()
+
+
+def test_cache_entry_is_one_json_string_that_round_trips():
+    data = fetch_cluster(FakeResourceClient(), FetchSpec(), "east", "https://api:6443")
+    entry = cache_entry("key-1", [data])
+    # One string node: ansible-core's cache layer does not visit every object of the fleet.
+    assert isinstance(entry["clusters"], str) and entry["format"] == CACHE_FORMAT
+    # What a cache plugin stores and gives back (jsonfile: JSON text).
+    restored = clusters_from_cache(json.loads(json.dumps(entry)), "key-1")
+    assert [cluster.to_cache() for cluster in restored] == [data.to_cache()]
+
+
+@pytest.mark.parametrize("cached", [
+    None,
+    "not a dict",
+    {"format": CACHE_FORMAT, "key": "other", "clusters": "[]"},
+    {"format": 1, "key": "key-1", "clusters": [{"name": "east", "server": "https://api:6443"}]},
+    {"format": CACHE_FORMAT, "key": "key-1", "clusters": "{not json"},
+    {"format": CACHE_FORMAT, "key": "key-1", "clusters": "[{\"server\": \"https://api:6443\"}]"},
+    {"format": CACHE_FORMAT, "key": "key-1", "clusters": "[1]"},
+    {"format": CACHE_FORMAT, "key": "key-1"},
+])
+def test_unusable_cache_entries_mean_a_fresh_read(cached):
+    assert clusters_from_cache(cached, "key-1") is None
 
 
 def test_running_namespaces():
