@@ -124,6 +124,8 @@ class ObjectService:
                 meta.pop(transient, None)
             if rtype.has_status and not keep_status:
                 obj.pop("status", None)
+            if gr == ("", "services") and not keep_status:
+                obj["status"] = {"loadBalancer": {}}  # the service registry resets status on create
             if gr == ("", "namespaces"):
                 # the namespace registry strategy: lifecycle finalizer, Active phase, name label
                 obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])

@@ -13,6 +13,7 @@ CONTROLLERS = [
     ("nodes", "NodeController"),          # nodes, scheduling helpers, virt-launcher pod phases
     ("storage", "StorageController"),     # StorageClasses, StorageProfiles, PVC/PV binding
     ("gc", "GarbageCollector"),           # ownerReferences, foreground deletion, namespace teardown
+    ("services", "ServiceController"),    # clusterIP/nodePort allocation, LoadBalancer ingress
     ("virtapi", "VirtApi"),               # virt-api: admission webhooks + subresources.kubevirt.io
     ("virt", "VirtualMachineController"),  # VM <-> VMI per runStrategy, printableStatus, DV templates
     ("vmi", "VirtualMachineInstanceController"),  # VMI phases, launcher pods, interfaces, conditions
