@@ -269,6 +269,7 @@ def resource_client(api_client: Any) -> Any:
 
     return ResourceClient(api_client)
 
+
 _CONNECTION_SPEC_EXTRA = {
     "name": {"type": "str"},
     "namespaces": {"type": "list", "elements": "str"},

@@ -213,7 +213,7 @@ def run_phases(source: str, timings_path: str) -> None:
     try:
         inventory_cli.main(["ansible-inventory", "-i", source, "--list"])
     except SystemExit as exc:
-        if exc.code:
+        if exc.code not in (None, 0):
             raise
     times["in_process"] = time.perf_counter() - started
     for name, encode in (("stdlib_indent", lambda: json.dumps(captured[0], sort_keys=True, indent=4)),
