@@ -162,6 +162,12 @@ class Runner:
 
 
 @pytest.fixture(scope="session")
+def ansible_environment():
+    """``ansible_env`` for other conftests (the inventory harness) without importing this one."""
+    return ansible_env
+
+
+@pytest.fixture(scope="session")
 def runner(cluster, collections_path, tmp_path_factory) -> Runner:
     return Runner(cluster, collections_path, tmp_path_factory.mktemp("playbooks"))
 

@@ -11,13 +11,12 @@ through the API with the kubernetes client, never by the plugin under test.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import pytest
 import yaml
@@ -79,22 +78,16 @@ def plain(value: Any) -> Any:
 class Inventory:
     """Writes inventory sources and runs ansible-inventory / ansible-playbook on them."""
 
-    def __init__(self, collections: Path, workdir: Path) -> None:
+    def __init__(self, collections: Path, workdir: Path, ansible_env: Callable[..., Dict[str, str]]) -> None:
         self.collections = collections
         self.workdir = workdir
+        self._ansible_env = ansible_env
 
     def env(self, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
-        env = {key: value for key, value in os.environ.items() if not key.startswith(("K8S_AUTH_", "ANSIBLE_"))}
-        env.update(
-            ANSIBLE_COLLECTIONS_PATH=str(self.collections),
-            ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="false",
-            ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-            ANSIBLE_HOME=str(self.workdir / "ansible-home"),
-            ANSIBLE_LOCAL_TEMP=str(self.workdir / "tmp"),
-            ANSIBLE_NOCOLOR="1",
+        env = self._ansible_env(
+            self.collections, self.workdir,
             ANSIBLE_INVENTORY_UNPARSED_FAILED="true",
             ANSIBLE_INVENTORY_ENABLED="virt.kubevirt.kubevirt",
-            PATH=str(BIN) + os.pathsep + env.get("PATH", ""),
         )
         env.update(extra or {})
         return env
@@ -123,8 +116,8 @@ class Inventory:
 
 
 @pytest.fixture(scope="session")
-def inventory(collections_path, tmp_path_factory) -> Inventory:
-    return Inventory(collections_path, tmp_path_factory.mktemp("inventory"))
+def inventory(collections_path, tmp_path_factory, ansible_environment) -> Inventory:
+    return Inventory(collections_path, tmp_path_factory.mktemp("inventory"), ansible_environment)
 
 
 class Objects:
