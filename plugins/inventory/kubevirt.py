@@ -149,8 +149,11 @@ options:
     description:
       - Host variables not to set, as names or shell-style patterns (V(vmi_conditions), V(*_annotations),
         V(vmi_phase_transition_timestamps)).
-      - The status variables make up most of an inventory's size; leaving out those no play or compose
-        expression uses keeps C(ansible-inventory --list) and inventory syncs of large fleets fast.
+      - The status variables make up most of an inventory's size; leaving out those no play reads keeps
+        C(ansible-inventory --list) and inventory syncs of large fleets fast (see the benchmark in the
+        collection's C(docs/)).
+      - Left-out variables are still visible to O(compose), O(groups) and O(keyed_groups), so expressions
+        written for them keep working; only the host does not keep them. A composed variable is always kept.
     type: list
     elements: str
     default: []
@@ -202,6 +205,16 @@ plugin: virt.kubevirt.kubevirt
 # cache_plugin: ansible.builtin.jsonfile
 # cache_connection: ~/.cache/virt-kubevirt-inventory
 # cache_timeout: 600
+
+# A large fleet synced by AAP: hosts keep only their connection variables (a small, fast
+# ansible-inventory --list), while compose and keyed_groups still read the VM and VMI variables.
+# plugin: virt.kubevirt.kubevirt
+# exclude_host_vars: ["vm_*", "vmi_*"]
+# compose:
+#   guest_os: vmi_guest_os_info.prettyName | default('unknown')
+# keyed_groups:
+#   - key: vm_labels['app'] | default('none')
+#     prefix: app
 """
 
 import gc
@@ -544,7 +557,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 elif parent:
                     self.inventory.add_child(group(parent), hostname)
                 if construct is not None:
-                    construct(hostname)
+                    construct(hostname, record.hidden)
 
     def _add_host(self, record: Any) -> None:
         known = record.name in self.inventory.hosts
@@ -568,8 +581,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             return None
         strict = self.get_option("strict")
 
-        def construct(hostname: str) -> None:
+        def construct(hostname: str, hidden: Dict[str, Any]) -> None:
             variables = self.inventory.get_host(hostname).get_vars()
+            if hidden:
+                # exclude_host_vars only keeps values off the host: expressions still see them.
+                variables = dict(hidden, **variables)
             # Composed variables are visible to groups and keyed_groups, as in ansible's constructed.
             for varname, expression in (compose or {}).items():
                 try:

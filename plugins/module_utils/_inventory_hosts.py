@@ -14,7 +14,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 DOMAIN_LABEL = "kubevirt.io/domain"
@@ -103,6 +103,9 @@ class HostRecord:
     instancetype: Optional[str] = None
     # The VM's and VMI's metadata.labels; read only for label groups (create_groups).
     label_maps: Tuple[Any, ...] = ()
+    # Variables left out by exclude_host_vars: not set on the host, but compose, groups and
+    # keyed_groups still see them, so expressions written for kubevirt.core keep working.
+    hidden: Dict[str, Any] = field(default_factory=dict)
 
     @property
     def labels(self) -> List[Tuple[str, str]]:
@@ -292,9 +295,7 @@ def _status_var_name(prefix: str, key: Any) -> str:
     return name
 
 
-def _add_object_vars(
-    variables: Dict[str, Any], prefix: str, obj: Mapping[str, Any], unsafe: Unsafe, exclude: Tuple[str, ...]
-) -> None:
+def _add_object_vars(variables: Dict[str, Any], prefix: str, obj: Mapping[str, Any], unsafe: Unsafe) -> None:
     """``<prefix>_labels/annotations/uid/resource_version`` plus every status key, snake_cased.
 
     Runs for every VM and VMI of the fleet: names come from a cache and values are referenced,
@@ -309,7 +310,7 @@ def _add_object_vars(
     ]
     found.extend((_status_var_name(prefix, key), value) for key, value in _mapping(obj.get("status")).items())
     for name, value in found:
-        if name and not (exclude and is_excluded(name, exclude)):
+        if name:
             variables[name] = unsafe(value)
 
 
@@ -351,7 +352,7 @@ def build_host(
     }
     vm_annotations = vm_spec = None
     if vm is not None:
-        _add_object_vars(variables, "vm", vm, unsafe, options.exclude_vars)
+        _add_object_vars(variables, "vm", vm, unsafe)
         vm_annotations = _mapping(vm.get("metadata")).get("annotations")
         vm_spec = _mapping(vm.get("spec"))
     instancetype = _ref_name(vm_spec.get("instancetype")) if vm_spec else None
@@ -362,7 +363,7 @@ def build_host(
 
     vmi_annotations = None
     if vmi is not None:
-        _add_object_vars(variables, "vmi", vmi, unsafe, options.exclude_vars)
+        _add_object_vars(variables, "vmi", vmi, unsafe)
         vmi_annotations = _mapping(vmi.get("metadata")).get("annotations")
 
     guest_os_info = vmi_status.get("guestOSInfo")
@@ -380,8 +381,12 @@ def build_host(
         if port is not None or (host and options.unset_ansible_port):
             variables["ansible_port"] = unsafe(port)
 
+    hidden: Dict[str, Any] = {}
     if options.exclude_vars:
-        variables = {name: value for name, value in variables.items() if not is_excluded(name, options.exclude_vars)}
+        kept: Dict[str, Any] = {}
+        for name, value in variables.items():
+            (hidden if is_excluded(name, options.exclude_vars) else kept)[name] = value
+        variables = kept
     vm_status = _mapping(vm.get("status")) if vm is not None else {}
     status = _text(vm_status.get("printableStatus")) or _text(vmi_status.get("phase"))
     if status is None and vm is not None and vmi is None:
@@ -398,6 +403,7 @@ def build_host(
         windows=windows,
         instancetype=instancetype,
         label_maps=tuple(_mapping(obj.get("metadata")).get("labels") for obj in (vm, vmi) if obj is not None),
+        hidden=hidden,
     )
 
 

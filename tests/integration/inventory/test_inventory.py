@@ -140,6 +140,22 @@ def test_graph_and_kubevirt_core_style_compose_and_keyed_groups(cluster, invento
     assert "@lab:" in graph.stdout and "@namespace_%s:" % ns.replace("-", "_") in graph.stdout
 
 
+def test_excluded_host_vars_leave_the_output_but_feed_expressions(cluster, inventory, fleet):
+    ns = fleet[0]
+    source = inventory.source(admin(
+        cluster,
+        exclude_host_vars=["vm_*", "vmi_*"],
+        compose={"os_name": "vmi_guest_os_info.name | default('unknown')"},
+        keyed_groups=[{"key": "vm_labels.app | default('none')", "prefix": "app"}],
+        strict=True,
+    ))
+    run = inventory.run(cluster, source)
+    web = plain(run.hostvars["%s-web" % ns])
+    assert web["os_name"] == "Fedora Linux" and web["ansible_host"]
+    assert not [name for name in web if name.startswith(("vm_", "vmi_"))]
+    assert "%s-web" % ns in run.hosts("app_web")
+
+
 def test_hostile_annotations_and_labels_are_never_templated(cluster, inventory, objects, tmp_path):
     marker = tmp_path / "pwned"
     hostile = HOSTILE_TEMPLATE % marker

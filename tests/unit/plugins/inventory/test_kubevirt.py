@@ -310,6 +310,21 @@ def test_exclude_host_vars(tmp_path, cluster):
     assert "apps-fedora" in hosts_of(inventory, "os_fedora")
 
 
+def test_excluded_host_vars_still_feed_compose_and_groups(tmp_path, cluster):
+    inventory = parse(tmp_path, {
+        "exclude_host_vars": ["vm_*", "vmi_*"],
+        "compose": {"os_name": "vmi_guest_os_info.name | default('unknown')"},
+        "groups": {"web": "vm_labels.app | default('') == 'web'"},
+        "keyed_groups": [{"key": "vmi_node_name", "prefix": "host"}],
+        "strict": True,
+    })
+    fedora = inventory.get_host("apps-fedora").get_vars()
+    assert fedora["os_name"] == "Fedora Linux" and fedora["ansible_host"] == "node01"
+    assert not [name for name in fedora if name.startswith(("vm_", "vmi_"))]
+    assert hosts_of(inventory, "web") == ["apps-fedora"]
+    assert "apps-fedora" in hosts_of(inventory, "host_node01")
+
+
 def test_host_known_from_another_source_is_merged(tmp_path, cluster):
     path = tmp_path / "test.kubevirt.yml"
     path.write_text("plugin: virt.kubevirt.kubevirt\n")

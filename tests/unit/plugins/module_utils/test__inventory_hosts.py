@@ -322,6 +322,16 @@ def test_exclude_host_vars_by_name_and_pattern():
     assert v["vm_conditions"] and v["vmi_phase"] == "Running" and v["ansible_host"] == "node01"
 
 
+def test_excluded_host_vars_are_kept_aside_for_expressions():
+    options = HostOptions(exclude_vars=("vm_*", "vmi_*"))
+    record = host("fedora", options)
+    assert not [name for name in record.variables if name.startswith(("vm_", "vmi_"))]
+    assert record.variables["ansible_host"] == "node01"
+    assert record.hidden["vmi_phase"] == "Running" and record.hidden["vm_labels"]["app"] == "web"
+    assert not set(record.hidden) & set(record.variables)
+    assert host("fedora", HostOptions()).hidden == {}
+
+
 def test_status_keys_that_are_not_variable_names_are_left_out():
     vm = obj("vms", "fedora")
     vm["status"]["weird-key"] = 1
