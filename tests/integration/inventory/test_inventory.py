@@ -282,6 +282,20 @@ def test_cache_hit_sends_no_request(cluster, inventory, fleet, tmp_path):
     assert len(flushed.requests) == 3
 
 
+def test_aap_credential_environment_and_export(cluster, inventory, fleet):
+    """What an AAP inventory sync does: a bare source, the OpenShift/Kubernetes bearer-token credential
+    injected as K8S_AUTH_* variables, and ``ansible-inventory --list --export``."""
+    ns = fleet[0]
+    source = inventory.source({}, name="aap.kubevirt.yml")
+    env = {"K8S_AUTH_HOST": cluster.url, "K8S_AUTH_API_KEY": cluster.admin_token,
+           "K8S_AUTH_VERIFY_SSL": "true", "K8S_AUTH_SSL_CA_CERT": cluster.ca_file, "KUBECONFIG": "/nonexistent"}
+    run = inventory.run(cluster, source, "--list", "--export", env=env)
+    assert "%s-web" % ns in run.hostvars and "%s-halted" % ns not in run.hostvars
+    assert plain(run.hostvars["%s-web" % ns])["vm_labels"]["app"] == "web"
+    assert cluster.admin_token not in run.stdout + run.stderr
+    assert {r["verb"] for r in run.requests} == {"list"} and not run.writes
+
+
 def test_bad_token_is_one_clear_line(cluster, inventory):
     source = inventory.source({"host": cluster.url, "api_key": "not-a-token", "ca_cert": cluster.ca_file, "name": "prod"})
     run = inventory.run(cluster, source)
