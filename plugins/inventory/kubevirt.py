@@ -288,6 +288,7 @@ _CONNECTION_SPEC_EXTRA = {
     "namespaces": {"type": "list", "elements": "str"},
 }
 _MAX_PARALLEL_CLUSTERS = 4
+_CREDENTIAL_OPTIONS = ("api_key", "username", "password", "client_cert", "client_key")
 
 
 def _first_duplicate(names: Any) -> Optional[str]:
@@ -343,8 +344,10 @@ class _Connection:
         return "connection %d (default kubeconfig context)" % (self.index + 1)
 
     def cache_identity(self) -> Dict[str, Any]:
-        """What decides which objects are read; secrets are left out of the cache key."""
+        """What decides which objects are read. Credentials count only as a digest: another token
+        may see other namespaces, so it must not be answered from this one's cache entry."""
         kubeconfig = self.auth.get("kubeconfig")
+        credentials = [self.auth.get(key) for key in _CREDENTIAL_OPTIONS]
         return {
             "name": self.name,
             "namespaces": self.namespaces,
@@ -355,6 +358,8 @@ class _Connection:
             "host": self.auth.get("host"),
             "impersonate_user": self.auth.get("impersonate_user"),
             "impersonate_groups": self.auth.get("impersonate_groups"),
+            "credentials": hashlib.sha256(json.dumps(credentials, default=str).encode()).hexdigest()
+            if any(credentials) else None,
         }
 
 

@@ -277,6 +277,23 @@ def test_cache_hit_reads_nothing(tmp_path, cluster):
     assert len(cluster.fetches) == 3
 
 
+def test_cache_is_not_shared_between_credentials(tmp_path, cluster, monkeypatch):
+    config = {"cache": True, "cache_plugin": "ansible.builtin.jsonfile", "cache_connection": str(tmp_path / "cache"),
+              "host": SERVER}
+    monkeypatch.setenv("K8S_AUTH_API_KEY", "token-of-admin")
+    parse(tmp_path, config)
+    inventory_loader.get("virt.kubevirt.kubevirt")
+    parse(tmp_path, config)
+    assert len(cluster.fetches) == 1
+    # Another user's token (as another AAP credential injects it) may see less: read again.
+    monkeypatch.setenv("K8S_AUTH_API_KEY", "token-of-restricted-user")
+    inventory_loader.get("virt.kubevirt.kubevirt")
+    parse(tmp_path, config)
+    assert len(cluster.fetches) == 2
+    cached = "".join(path.read_text() for path in (tmp_path / "cache").iterdir())
+    assert "token-of" not in cached
+
+
 def test_hostile_label_values_stay_unsafe_after_a_cache_hit(tmp_path, cluster):
     config = {"cache": True, "cache_plugin": "ansible.builtin.jsonfile", "cache_connection": str(tmp_path / "cache"),
               "compose": {"app_label": "vm_labels.app"}}
