@@ -165,7 +165,9 @@ requirements:
   - kubernetes >= 30.1.0
 notes:
   - Enable the inventory cache (O(cache), O(cache_plugin), O(cache_connection)) to answer repeated runs
-    within O(cache_timeout) without any request to the clusters.
+    within O(cache_timeout) without any request to the clusters. An entry belongs to the options that
+    decide what is read and to a digest of the credentials (another token is read afresh); no secret
+    is written to the cache.
 """
 
 EXAMPLES = r"""
