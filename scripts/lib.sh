@@ -3,7 +3,8 @@
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VENV:-$ROOT/.venv}"
-CACHE="$ROOT/.cache"
+# VIRT_KUBEVIRT_CACHE lets several checkouts or runs of the same tree keep apart build outputs.
+CACHE="${VIRT_KUBEVIRT_CACHE:-$ROOT/.cache}"
 export COLLECTIONS_DIR="$CACHE/collections"   # where the built tarball is installed
 export PATH="$VENV/bin:$PATH"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -16,3 +17,18 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 exit_no_tests() { log "$*"; exit 5; }
 # A stage that does not apply yet exits 77 (automake's code for "skipped").
 exit_skipped() { log "$*"; exit 77; }
+
+# find_python X.Y: print the path of a real python X.Y interpreter, from PATH or pyenv
+# (never a pyenv shim, which may point at another version). Fails when there is none.
+find_python() {
+  local want="$1" candidate
+  for candidate in "$(command -v "python$want" 2>/dev/null || true)" \
+      "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$want"*/bin/"python$want"; do
+    [[ -n "$candidate" && -x "$candidate" ]] || continue
+    if "$candidate" -c "import sys; sys.exit(sys.version_info[:2] != tuple(map(int, '$want'.split('.'))))" 2>/dev/null; then
+      printf '%s\n' "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}

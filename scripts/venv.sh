@@ -4,9 +4,15 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
+# The main venv runs the newest supported ansible-core (2.21) on Python 3.13.
+python="$(find_python 3.13)" || die "python3.13 not found on PATH or under pyenv; the main venv needs it"
+if [[ -x "$VENV/bin/python" ]] && ! "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))'; then
+  log "recreating $VENV on Python 3.13"
+  rm -rf "$VENV"
+fi
 if [[ ! -x "$VENV/bin/python" ]]; then
-  log "creating $VENV"
-  python3 -m venv "$VENV"
+  log "creating $VENV with $python"
+  "$python" -m venv "$VENV"
 fi
 
 # Reinstall only when a requirements file changed since the last install.
