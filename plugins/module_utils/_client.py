@@ -5,9 +5,17 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
+from ansible_collections.virt.kubevirt.plugins.module_utils._auth import AuthOptionError, validate_auth
 from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
+from ansible_collections.virt.kubevirt.plugins.module_utils._kubeconfig import (
+    KubeconfigError,
+    default_kubeconfig_paths,
+    inspect_kubeconfig,
+)
 
 try:
     import urllib3
@@ -35,36 +43,58 @@ def _explicit_credentials(auth: Mapping[str, Any]) -> bool:
     )
 
 
+def _kubeconfig_label(auth: Mapping[str, Any]) -> str:
+    kubeconfig = auth.get("kubeconfig")
+    if isinstance(kubeconfig, dict):
+        where = "kubeconfig (dictionary)"
+    elif kubeconfig:
+        where = "kubeconfig %s" % kubeconfig
+    else:
+        where = "kubeconfig %s" % default_kubeconfig_paths(os.environ)[0]
+    return where + (", context %s" % auth["context"] if auth.get("context") else "")
+
+
 def _load_kubeconfig(configuration: Any, auth: Mapping[str, Any]) -> None:
     kubeconfig = auth.get("kubeconfig")
     context = auth.get("context")
-    if isinstance(kubeconfig, dict):
-        k8s_config.load_kube_config_from_dict(
-            kubeconfig, context=context, client_configuration=configuration, persist_config=False
-        )
-    else:
-        k8s_config.load_kube_config(
-            config_file=kubeconfig, context=context, client_configuration=configuration, persist_config=False
-        )
+    try:
+        if isinstance(kubeconfig, dict):
+            k8s_config.load_kube_config_from_dict(
+                kubeconfig, context=context, client_configuration=configuration, persist_config=False
+            )
+        else:
+            k8s_config.load_kube_config(
+                config_file=os.path.expanduser(kubeconfig) if kubeconfig else None, context=context,
+                client_configuration=configuration, persist_config=False,
+            )
+    except (ConfigException, OSError, ValueError, TypeError, AttributeError, KeyError) as exc:
+        # Files the kubeconfig refers to (certificate-authority, client-certificate, exec plugins).
+        raise AuthOptionError("%s cannot be loaded: %s" % (_kubeconfig_label(auth), " ".join(str(exc).split()))) from None
+
+
+def _in_cluster(configuration: Any) -> bool:
+    try:
+        k8s_config.load_incluster_config(client_configuration=configuration)
+    except ConfigException:
+        return False
+    return True
 
 
 def _load_defaults(configuration: Any, auth: Mapping[str, Any]) -> None:
     if _explicit_credentials(auth):
         return
-    try:
-        if auth.get("kubeconfig") or auth.get("context"):
-            _load_kubeconfig(configuration, auth)
+    if not (auth.get("kubeconfig") or auth.get("context")):
+        if _in_cluster(configuration):
             return
         try:
-            k8s_config.load_incluster_config(client_configuration=configuration)
-        except ConfigException:
-            _load_kubeconfig(configuration, auth)
-    except (ConfigException, OSError, ValueError, TypeError) as exc:
-        raise KubeApiError(
-            "Could not load cluster credentials (%s). Pass kubeconfig/context, or host with api_key, "
-            "or set K8S_AUTH_KUBECONFIG." % exc,
-            reason="ConfigError",
-        )
+            inspect_kubeconfig(None, None)
+        except KubeconfigError as exc:
+            raise AuthOptionError(
+                "no cluster credentials: not running in a pod with a service account, and %s. Pass kubeconfig "
+                "and context, or host with api_key (or set K8S_AUTH_KUBECONFIG / K8S_AUTH_HOST and K8S_AUTH_API_KEY)"
+                % exc
+            ) from None
+    _load_kubeconfig(configuration, auth)
 
 
 def _apply_overrides(configuration: Any, auth: Mapping[str, Any]) -> None:
@@ -101,11 +131,40 @@ def _apply_overrides(configuration: Any, auth: Mapping[str, Any]) -> None:
     configuration.retries = False
 
 
+def _refuse_cleartext(configuration: Any, auth: Mapping[str, Any]) -> None:
+    """The final server URL must be https whenever a credential would go with the request.
+
+    Without a scheme urllib3 speaks plain http, so a kubeconfig server such as 127.0.0.1:6443
+    would leak the token; plain http stays possible only without credentials (kubectl proxy).
+    """
+    host = str(configuration.host or "")
+    source = "host" if auth.get("host") else "the server of %s" % _kubeconfig_label(auth)
+    scheme = urlsplit(host).scheme.lower() if "://" in host else ""
+    if scheme == "https":
+        return
+    if scheme != "http":
+        raise AuthOptionError("%s must be an https:// URL such as https://api.example.com:6443, got %r" % (source, host))
+    api_key = configuration.api_key if isinstance(configuration.api_key, dict) else {}
+    if any(api_key.values()) or configuration.username or configuration.cert_file or configuration.refresh_api_key_hook:
+        raise AuthOptionError(
+            "%s is plain http (%s): refusing to send credentials in cleartext; use https://" % (source, host)
+        )
+
+
 def create_api_client(auth: Mapping[str, Any]) -> Any:
-    """A ``kubernetes.client.ApiClient`` for the given connection options (None means unset)."""
-    configuration = k8s_client.Configuration()
-    _load_defaults(configuration, auth)
-    _apply_overrides(configuration, auth)
+    """A ``kubernetes.client.ApiClient`` for the given connection options (None means unset).
+
+    Every option is checked before the client exists, and nothing is sent here: a bad option is a
+    KubeApiError (reason ConfigError) naming it.
+    """
+    try:
+        auth = validate_auth(auth)
+        configuration = k8s_client.Configuration()
+        _load_defaults(configuration, auth)
+        _apply_overrides(configuration, auth)
+        _refuse_cleartext(configuration, auth)
+    except AuthOptionError as exc:
+        raise KubeApiError(str(exc), reason="ConfigError") from None
     api_client = k8s_client.ApiClient(configuration)
     api_client.user_agent = USER_AGENT
     if auth.get("impersonate_user"):

@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, Mapping, Optional
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.virt.kubevirt.plugins.module_utils._api import ResourceClient
-from ansible_collections.virt.kubevirt.plugins.module_utils._auth import auth_arg_spec, auth_params
+from ansible_collections.virt.kubevirt.plugins.module_utils._auth import auth_arg_spec, auth_params, secret_values
 from ansible_collections.virt.kubevirt.plugins.module_utils._client import create_api_client
 from ansible_collections.virt.kubevirt.plugins.module_utils._diff import make_diff
 from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
@@ -55,6 +55,8 @@ class KubevirtModule:
         self.ansible = AnsibleModule(argument_spec=build_argument_spec(argument_spec, wait), **kwargs)
         if KUBERNETES_IMPORT_ERROR:
             self.ansible.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
+        # The token sent is stripped of surrounding whitespace: mask that form too, not only the given one.
+        self.ansible.no_log_values.update(secret_values(self.params))
         if wait and self.params["wait_timeout"] < 0:
             self.ansible.fail_json(msg="wait_timeout must be zero or more seconds, got %s" % self.params["wait_timeout"])
         self._client: Optional[ResourceClient] = None
