@@ -13,7 +13,7 @@ import copy
 import json
 import random
 import time
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
 from ansible_collections.virt.kubevirt.plugins.module_utils._resources import ResourceRef
@@ -39,6 +39,8 @@ JSON = "application/json"
 PROPAGATION_POLICIES = ("Background", "Foreground", "Orphan")
 
 Mutator = Callable[[Dict[str, Any]], Optional[Dict[str, Any]]]
+# A fixed message prefix, or one chosen from the error (a lifecycle call "refused" vs "failed").
+Action = Union[str, Callable[[KubeApiError], str]]
 
 
 def object_label(ref: ResourceRef, name: Optional[str], namespace: Optional[str] = None) -> str:
@@ -75,7 +77,7 @@ class ResourceClient:
         self,
         method: str,
         path: str,
-        action: str,
+        action: Action,
         query: Optional[Query] = None,
         body: Any = None,
         content_type: Optional[str] = None,
@@ -93,7 +95,7 @@ class ResourceClient:
         try:
             return call_with_retries(attempt, idempotent, self.retry_policy, self._sleep, self._rand)
         except KubeApiError as err:
-            raise err.with_context(action)
+            raise err.with_context(action if isinstance(action, str) else action(err), "%s %s" % (method, path))
 
     def _write_query(
         self, extra: Optional[Query] = None, strict: bool = True, dry_run: Optional[bool] = None
@@ -227,16 +229,33 @@ class ResourceClient:
 
         ``dry_run=True`` makes this one call a dry run even when the client is not in dry-run mode.
         """
+        return self.apply_status(ref, body, namespace, force, dry_run)[0]
+
+    def apply_status(
+        self,
+        ref: ResourceRef,
+        body: Dict[str, Any],
+        namespace: Optional[str] = None,
+        force: bool = True,
+        dry_run: Optional[bool] = None,
+    ) -> Tuple[Dict[str, Any], bool]:
+        """``apply`` plus whether this request created the object (201 Created, not 200 OK).
+
+        A body with metadata.resourceVersion is a precondition: a stale one fails with 409
+        Conflict, which the caller must answer by re-reading, so it is not re-sent here.
+        """
         name = body["metadata"]["name"]
         action = "Failed to apply %s" % object_label(ref, name, namespace)
         query = self._write_query([("force", "true" if force else "false")], dry_run=dry_run)
 
-        def attempt() -> Dict[str, Any]:
+        def attempt() -> Tuple[Dict[str, Any], bool]:
             response = self._request(
                 "PATCH", ref.path(namespace, name), action, query=query, body=body, content_type=APPLY_PATCH
             )
-            return self._object(response, ref)
+            return self._object(response, ref), response.status == 201
 
+        if (body.get("metadata") or {}).get("resourceVersion"):
+            return attempt()
         return retry_on_conflict(attempt)
 
     def patch(
@@ -322,16 +341,18 @@ class ResourceClient:
         namespace: Optional[str] = None,
         body: Optional[Dict[str, Any]] = None,
     ) -> Optional[Dict[str, Any]]:
-        """PUT a virt-api lifecycle call (start, stop, restart, migrate, ...). Never retried after
-        it may have reached the server: these are commands, not idempotent writes."""
+        """PUT a virt-api lifecycle call (start, stop, restart, migrate, ...). These are commands,
+        not idempotent writes: retried only when the server asked for it (429/5xx with
+        Retry-After) or the request was never sent, never after a bare 500 or a dropped connection."""
         payload = dict(body or {})
         query: List[Tuple[str, Any]] = []
         if self.dry_run:
             payload["dryRun"] = ["All"]
             query.append(("dryRun", "All"))
+        label = "%s of %s" % (subresource.capitalize(), object_label(ref, name, namespace))
         response = self._request(
             "PUT", ref.path(namespace, name, subresource),
-            "%s of %s refused" % (subresource.capitalize(), object_label(ref, name, namespace)),
+            lambda err: "%s %s" % (label, "refused" if err.refused else "failed"),
             query=query, body=payload, content_type=JSON, idempotent=False,
         )
         return response.json()

@@ -78,6 +78,9 @@ class KubeApiError(Exception):
         self.retry_after = retry_after
         self.context = context
         self.details = details or {}
+        # Set by the engine: how many times the request was sent, and "METHOD /path" of it.
+        self.attempts: Optional[int] = None
+        self.request: Optional[str] = None
 
     @classmethod
     def from_response(
@@ -124,10 +127,17 @@ class KubeApiError(Exception):
             http_reason=getattr(exc, "reason", None),
         )
 
-    def with_context(self, context: str) -> "KubeApiError":
+    def with_context(self, context: str, request: Optional[str] = None) -> "KubeApiError":
         if not self.context:
             self.context = context
+        if request and not self.request:
+            self.request = request
         return self
+
+    @property
+    def refused(self) -> bool:
+        """The server answered and declined (a 4xx), as opposed to failing or not answering."""
+        return self.status is not None and 400 <= self.status <= 499 and self.status != 429
 
     @property
     def is_schema_error(self) -> bool:
@@ -165,6 +175,11 @@ class KubeApiError(Exception):
             hint = _SCHEMA_HINT
         if hint:
             text = "%s (%s)" % (text, hint)
+        if self.attempts and self.attempts > 1:
+            text = "%s after %d tries" % (text, self.attempts)
+        if self.request and not self.refused:
+            # Which request gave up matters for failures; a refusal's message says it already.
+            text = "%s (request: %s)" % (text, self.request)
         if self.context:
             text = "%s: %s" % (self.context, text)
         return " ".join(text.split("\n"))
@@ -178,6 +193,8 @@ class KubeApiError(Exception):
             result["reason"] = self.reason
         if self.causes:
             result["causes"] = self.causes
+        if self.attempts:
+            result["attempts"] = self.attempts
         return result
 
 

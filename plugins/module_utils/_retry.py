@@ -23,15 +23,24 @@ class RetryPolicy:
     max_delay: float = 8.0
     # A server asking for a longer pause than this still gets retried, just sooner.
     max_retry_after: float = 30.0
+    # Answers with Retry-After are retried for every verb, like client-go (maxRetries 10).
+    retry_after_attempts: int = 10
 
 
 DEFAULT_RETRY_POLICY = RetryPolicy()
 CONFLICT_ATTEMPTS = 5
 
 
+def server_asked_to_retry(err: KubeApiError) -> bool:
+    """429 or 5xx with Retry-After: the server did not act on the request and says when to retry
+    (client-go's checkWait), so it is safe for every verb, lifecycle commands included."""
+    return err.retry_after is not None and err.status is not None and (err.status == 429 or err.status >= 500)
+
+
 def is_retryable(err: KubeApiError, idempotent: bool) -> bool:
-    """429 and never-sent requests are always safe; 5xx and broken connections only if idempotent."""
-    if err.status == 429 or err.reason == CONNECT_FAILED:
+    """429, Retry-After answers and never-sent requests are always safe; other 5xx and dropped
+    connections only if idempotent."""
+    if err.status == 429 or err.reason == CONNECT_FAILED or server_asked_to_retry(err):
         return True
     if not idempotent or err.is_schema_error:
         return False
@@ -49,7 +58,7 @@ def is_conflict(err: KubeApiError) -> bool:
 
 def _attempt_loop(
     fn: Callable[[], T],
-    attempts: int,
+    attempts: Callable[[KubeApiError], int],
     should_retry: Callable[[KubeApiError], bool],
     pause: Callable[[int, KubeApiError], None],
 ) -> T:
@@ -59,14 +68,16 @@ def _attempt_loop(
         try:
             return fn()
         except KubeApiError as err:
-            if attempt >= attempts or not should_retry(err):
+            if attempt >= attempts(err) or not should_retry(err):
+                if err.attempts is None:  # the innermost loop counted the requests
+                    err.attempts = attempt
                 raise
             pause(attempt, err)
 
 
 def retry_on_conflict(fn: Callable[[], T], attempts: int = CONFLICT_ATTEMPTS) -> T:
     """Call ``fn`` again (it must re-read what it writes) while it fails with a stale-version 409."""
-    return _attempt_loop(fn, attempts, is_conflict, lambda attempt, err: None)
+    return _attempt_loop(fn, lambda err: attempts, is_conflict, lambda attempt, err: None)
 
 
 def backoff_delay(
@@ -89,7 +100,7 @@ def call_with_retries(
 ) -> T:
     return _attempt_loop(
         fn,
-        policy.attempts,
+        lambda err: policy.retry_after_attempts if server_asked_to_retry(err) else policy.attempts,
         lambda err: is_retryable(err, idempotent),
         lambda attempt, err: sleep(backoff_delay(attempt, policy, err.retry_after, rand)),
     )

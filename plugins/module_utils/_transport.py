@@ -11,6 +11,7 @@ Versions up to 36 have the legacy ``call_api(resource_path, method, ...)``; 37 s
 from __future__ import annotations
 
 import json
+import ssl
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Optional, Sequence, Tuple, Union
 from urllib.parse import urlencode
@@ -30,6 +31,8 @@ except ImportError:  # pragma: no cover - reported by the module base via missin
 CONNECT_FAILED = "ConnectionFailed"
 # Failures after the request may have been sent: retry only idempotent calls.
 CONNECTION_ERROR = "ConnectionError"
+# Certificate or handshake negotiation failures: retrying cannot help.
+TLS_FAILED = "SSLError"
 
 DEFAULT_TIMEOUT = (10.0, 60.0)
 
@@ -77,20 +80,76 @@ def _headers(content_type: Optional[str]) -> dict:
     return headers
 
 
-def _connection_error(exc: BaseException) -> KubeApiError:
-    never_sent = urllib3 is not None and isinstance(
-        exc, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)
-    )
-    reason = CONNECT_FAILED if never_sent else CONNECTION_ERROR
-    return KubeApiError("cannot reach the API server: %s" % exc, reason=reason)
+# TLS failures that a retry cannot fix: the certificate or the protocol negotiation is wrong.
+_TLS_SETUP_MARKERS = (
+    "certificate", "hostname mismatch", "wrong_version_number", "wrong version number",
+    "unsupported_protocol", "no_protocols_available", "tlsv1_alert", "sslv3_alert",
+    "handshake_failure", "unknown ca", "record layer failure", "http_request",
+)
+# Frames of urllib3 that open a connection: a failure there means the request was never sent.
+_CONNECT_FRAMES = frozenset(("_new_conn", "_validate_conn", "_ssl_wrap_socket_and_match_hostname", "_prepare_proxy"))
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, its causes/contexts and the errors urllib3 wraps in ``args`` (bounded)."""
+    seen = set()
+    todo = [exc]
+    while todo and len(seen) < 12:
+        item = todo.pop(0)
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item
+        todo.extend(e for e in (item.__cause__, item.__context__) if e is not None)
+        todo.extend(a for a in getattr(item, "args", ()) if isinstance(a, BaseException))
+        reason = getattr(item, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+
+
+def _in_connect_phase(exc: BaseException) -> bool:
+    for item in _chain(exc):
+        if urllib3 is not None and isinstance(
+            item, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)
+        ):
+            return True
+        tb = item.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_name in _CONNECT_FRAMES:
+                return True
+            tb = tb.tb_next
+    return False
+
+
+def is_tls_setup_failure(exc: BaseException, text: str = "") -> bool:
+    """Certificate verification or handshake negotiation failed; an EOF or reset is not that."""
+    for item in _chain(exc):
+        if isinstance(item, ssl.SSLCertVerificationError) or type(item).__name__ == "CertificateError":
+            return True
+        if isinstance(item, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError)):
+            return False
+    lowered = (text or str(exc)).lower()
+    if "eof occurred" in lowered or "unexpected_eof" in lowered or "connection reset" in lowered:
+        return False
+    return any(marker in lowered for marker in _TLS_SETUP_MARKERS)
+
+
+def _connection_error(exc: BaseException, text: Optional[str] = None) -> KubeApiError:
+    """Never-sent failures are always retryable; a connection dropped after sending only for
+    idempotent requests; certificate and handshake failures never."""
+    text = text or str(exc)
+    if is_tls_setup_failure(exc, text):
+        return KubeApiError("TLS connection to the API server failed: %s" % text, reason=TLS_FAILED)
+    if _in_connect_phase(exc):
+        return KubeApiError("cannot reach the API server: %s" % text, reason=CONNECT_FAILED)
+    return KubeApiError("connection to the API server dropped: %s" % text, reason=CONNECTION_ERROR)
 
 
 def _from_api_exception(exc: Any) -> KubeApiError:
     if not getattr(exc, "status", None):
-        # The client reports TLS failures as status 0 with the error text as reason.
+        # The client reports urllib3 SSLErrors as status 0 with "SSLError\n<text>" as reason.
         text = str(getattr(exc, "reason", "") or exc).replace("\n", ": ")
-        reason = "SSLError" if "SSL" in text else CONNECTION_ERROR
-        return KubeApiError("cannot reach the API server: %s" % text, reason=reason)
+        return _connection_error(exc, text)
     return KubeApiError.from_api_exception(exc)
 
 

@@ -686,6 +686,7 @@ def present(module: KubevirtModule) -> Dict[str, Any]:
         vm = module.waiter().wait(
             VIRTUAL_MACHINE, name, namespace, predicate, p["wait_timeout"], description,
             event_kinds=(VIRTUAL_MACHINE.kind, VIRTUAL_MACHINE_INSTANCE.kind), initial=vm,
+            deleted_is_final=True,  # deleted meanwhile: no state of it can ever be reached
         )
 
     if vmi is False:

@@ -8,6 +8,8 @@ rule a ``;``-separated list of ``key=value``::
 Actions: ``latency=DUR`` or ``latency=DUR..DUR`` (uniform), ``error=CODE[:FRACTION]`` (429 with
 Retry-After, 500, 502, 503, 504, ...), ``reset=FRACTION`` (TCP reset, no answer),
 ``drop-watch=DUR[:FRACTION]`` (watch streams cut DUR after they start, without a clean end).
+``phase=tls`` makes a ``reset`` rule cut new connections during the TLS handshake instead (the
+client sees ``SSLError: EOF occurred in violation of protocol``; request filters do not apply).
 Filters: ``verb=list,watch``, ``method=GET``, ``path=/prefix[,/other]``, ``user=admin``.
 Limits: ``times=N`` (the rule acts N times, then is spent), ``retry-after=SECONDS``, ``seed=N``.
 Durations: ``150ms``, ``2s``, ``1.5s`` or bare seconds. Fractions default to 1.
@@ -64,9 +66,12 @@ class Rule:
     times: Optional[int] = None
     retry_after: int = 1
     seed: Optional[int] = None
+    phase: str = "request"
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
     def matches(self, method: str, path: str, verb: str, user: Optional[str]) -> bool:
+        if self.phase != "request":
+            return False
         if self.times is not None and self.times <= 0:
             return False
         if self.verbs is not None and verb not in self.verbs:
@@ -123,6 +128,10 @@ def _parse_rule(text: str, index: int, default_seed: int) -> Rule:
             if not value.isdigit():
                 raise FaultSpecError(f"retry-after: expected seconds, got {value!r}")
             rule.retry_after = int(value)
+        elif key == "phase":
+            if value not in ("request", "tls"):
+                raise FaultSpecError(f"phase: expected request or tls, got {value!r}")
+            rule.phase = value
         elif key == "seed":
             if not value.lstrip("-").isdigit():
                 raise FaultSpecError(f"seed: expected an integer, got {value!r}")
@@ -131,6 +140,8 @@ def _parse_rule(text: str, index: int, default_seed: int) -> Rule:
             raise FaultSpecError(f"unknown fault key {key!r}")
     if rule.latency is None and rule.error is None and not rule.reset and rule.drop_watch is None:
         raise FaultSpecError(f"rule {text!r} has no action (latency, error, reset or drop-watch)")
+    if rule.phase == "tls" and (not rule.reset or rule.error is not None or rule.drop_watch is not None):
+        raise FaultSpecError(f"rule {text!r}: phase=tls takes only reset (and latency, times, seed)")
     rule.rng = random.Random((rule.seed if rule.seed is not None else default_seed) * 7919 + index)
     return rule
 
@@ -180,6 +191,20 @@ class Faults:
         with self._lock:
             return {"spec": self.spec, "rules": [
                 {"rule": r.text, "remaining": r.times} for r in self._rules]}
+
+    def tls_reset(self) -> bool:
+        """Whether to cut the TLS handshake of a new connection (``phase=tls`` reset rules)."""
+        if not self._rules:
+            return False
+        with self._lock:
+            for rule in self._rules:
+                if rule.phase != "tls" or (rule.times is not None and rule.times <= 0):
+                    continue
+                if rule.rng.random() < rule.reset:
+                    if rule.times is not None:
+                        rule.times -= 1
+                    return True
+        return False
 
     def decide(self, method: str, path: str, verb: str, user: Optional[str]) -> Decision:
         if not self._rules:

@@ -154,7 +154,7 @@ def test_subresource_is_not_retried_after_a_server_error(client, api_server, api
     api_server.fail("PUT", path, api_error(500, "InternalError", "boom"))
     with pytest.raises(KubeApiError) as caught:
         client.subresource(VIRTUAL_MACHINE_SUBRESOURCES, "vm1", "restart", "ns")
-    assert str(caught.value).startswith("Restart of VirtualMachine ns/vm1 refused: 500")
+    assert str(caught.value).startswith("Restart of VirtualMachine ns/vm1 failed: 500")
     assert client.request_count == 1
 
 
@@ -201,3 +201,26 @@ def test_watch_parses_events_and_raises_on_error_event():
     assert seen["query"]["fieldSelector"] == "metadata.name=vm1"
     assert seen["query"]["resourceVersion"] == "4"
     assert seen["query"]["timeoutSeconds"] == 30
+
+
+def test_subresource_is_retried_when_the_server_sends_retry_after(client, api_server):
+    path = VIRTUAL_MACHINE_SUBRESOURCES.path("ns", "vm1", "restart")
+    api_server.fail("PUT", path, KubeApiError("busy", status=503, reason="ServiceUnavailable", retry_after=0.0))
+    client.subresource(VIRTUAL_MACHINE_SUBRESOURCES, "vm1", "restart", "ns")
+    assert client.request_count == 2
+
+
+def test_apply_status_tells_create_from_update(client, api_server):
+    _, created = client.apply_status(VIRTUAL_MACHINE, _vm(), "ns")
+    assert created
+    _, created = client.apply_status(VIRTUAL_MACHINE, _vm(), "ns")
+    assert not created
+
+
+def test_apply_with_a_resource_version_is_not_resent_on_conflict(client, api_server, api_error):
+    api_server.fail("PATCH", VM_PATH, api_error(409, "Conflict", "the object has been modified"))
+    body = _vm()
+    body["metadata"]["resourceVersion"] = "7"
+    with pytest.raises(KubeApiError):
+        client.apply(VIRTUAL_MACHINE, body, "ns")
+    assert [r.method for r in api_server.requests] == ["PATCH"]

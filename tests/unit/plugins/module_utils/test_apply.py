@@ -77,3 +77,44 @@ def test_without_declared_paths_the_request_is_the_whole_truth(client, api_serve
     outcome = ensure_applied(client, VIRTUAL_MACHINE, _desired(runStrategy="Always"), "ns")
     assert outcome.changed
     assert api_server.objects[PATH]["spec"] == {"runStrategy": "Always"}
+
+
+class _RacingClient(ResourceClient):
+    """Before this task's first real apply, another writer changes the object (409 for us)."""
+
+    def __init__(self, api_server, change):
+        super().__init__(object(), transport=api_server)
+        self.api_server, self.change, self.sent = api_server, change, []
+
+    def apply_status(self, ref, body, namespace=None, force=True, dry_run=None):
+        if not dry_run:
+            self.sent.append(body)
+            if self.change:
+                self.change(self.api_server.objects[PATH])
+                self.change = None
+                self.api_server.objects[PATH]["metadata"]["resourceVersion"] = "999"
+            if body["metadata"].get("resourceVersion") != self.api_server.objects[PATH]["metadata"]["resourceVersion"]:
+                raise KubeApiError("the object has been modified", status=409, reason="Conflict")
+        return super().apply_status(ref, body, namespace, force, dry_run)
+
+
+def test_carried_values_go_with_the_read_version_and_a_conflict_rebuilds(api_server):
+    plain = ResourceClient(object(), transport=api_server)
+    ensure_applied(plain, VIRTUAL_MACHINE, _desired(runStrategy="Always", memory="1Gi"), "ns")
+    client = _RacingClient(api_server, lambda vm: vm["spec"].update(memory="2Gi"))
+    declared = Declared(paths=(("spec", "runStrategy"),))
+    outcome = ensure_applied(client, VIRTUAL_MACHINE, _desired(runStrategy="Halted"), "ns", declared=declared)
+    assert outcome.changed and outcome.method == "update"
+    assert [body["metadata"]["resourceVersion"] for body in client.sent][1] == "999"
+    assert api_server.objects[PATH]["spec"] == {"runStrategy": "Halted", "memory": "2Gi"}
+
+
+def test_object_created_meanwhile_is_not_reported_as_our_create(api_server):
+    class Late(ResourceClient):
+        def apply_status(self, ref, body, namespace=None, force=True, dry_run=None):
+            if not dry_run and PATH not in api_server.objects:
+                api_server.put(PATH, dict(body, metadata=dict(body["metadata"], generation=1)))
+            return super().apply_status(ref, body, namespace, force, dry_run)
+
+    outcome = ensure_applied(Late(object(), transport=api_server), VIRTUAL_MACHINE, _desired(runStrategy="Always"), "ns")
+    assert (outcome.changed, outcome.method) == (False, "none")

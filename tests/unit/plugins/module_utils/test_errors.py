@@ -109,3 +109,20 @@ def test_parse_retry_after_variants():
     assert parse_retry_after({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}) is None
     assert parse_retry_after({"Retry-After": "-1"}) is None
     assert parse_retry_after(None) is None
+
+
+def test_give_up_message_names_the_request_and_the_tries():
+    err = KubeApiError("unavailable", status=503, reason="ServiceUnavailable")
+    err.attempts = 3
+    err.with_context("Restart of VirtualMachine ns/vm1 failed", "PUT /apis/x/restart")
+    assert str(err) == (
+        "Restart of VirtualMachine ns/vm1 failed: 503 ServiceUnavailable: unavailable after 3 tries (request: PUT /apis/x/restart)"
+    )
+    assert err.to_result()["attempts"] == 3
+
+
+def test_refusals_keep_their_message_alone():
+    err = KubeApiError("Halted does not support manual restart requests", status=409, reason="Conflict")
+    assert err.refused
+    err.with_context("Restart of VirtualMachine ns/vm1 refused", "PUT /apis/x/restart")
+    assert str(err) == "Restart of VirtualMachine ns/vm1 refused: 409 Conflict: Halted does not support manual restart requests"

@@ -113,3 +113,23 @@ def test_retry_on_conflict_retries_only_stale_writes():
     with pytest.raises(KubeApiError):
         retry_on_conflict(fn, attempts=3)
     assert len(calls) == 3
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_retry_after_answers_are_retried_for_any_verb(status):
+    assert is_retryable(KubeApiError("x", status=status, reason="R", retry_after=1.0), False)
+
+
+def test_bare_500_on_a_command_is_not_retried():
+    assert not is_retryable(KubeApiError("x", status=500, reason="InternalError"), False)
+
+
+def test_retry_after_retries_are_bounded_at_ten_tries_and_counted():
+    errors = [KubeApiError("busy", status=503, reason="ServiceUnavailable", retry_after=1.0) for _ in range(12)]
+    fn, calls = _flaky(errors)
+    slept = []
+    with pytest.raises(KubeApiError) as caught:
+        call_with_retries(fn, idempotent=False, sleep=slept.append, rand=lambda: 0.0)
+    assert len(calls) == 10 and slept == [1.0] * 9
+    assert caught.value.attempts == 10
+    assert "after 10 tries" in str(caught.value)

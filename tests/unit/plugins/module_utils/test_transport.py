@@ -14,7 +14,9 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeA
 from ansible_collections.virt.kubevirt.plugins.module_utils._transport import (
     CONNECT_FAILED,
     CONNECTION_ERROR,
+    TLS_FAILED,
     build_url_path,
+    is_tls_setup_failure,
     iter_lines,
     send,
 )
@@ -137,3 +139,61 @@ def test_iter_lines_yields_trailing_line_and_maps_errors():
     assert list(iter_lines(_Raw(200, chunks=[b"one\n\n", b"two"]))) == [b"one", b"two"]
     with pytest.raises(KubeApiError):
         list(iter_lines(_Raw(200, chunks=[b"x", urllib3.exceptions.ProtocolError("cut")])))
+
+
+def _raised_from(outer, inner):
+    """An exception chained like the kubernetes client raises it: ``outer`` while handling ``inner``."""
+    try:
+        try:
+            raise inner
+        except BaseException:  # noqa: B036
+            raise outer
+    except BaseException as exc:  # noqa: B036
+        return exc
+
+
+def _ssl_eof_in_handshake():
+    import ssl
+
+    def _validate_conn():
+        raise urllib3.exceptions.SSLError(ssl.SSLEOFError(8, "EOF occurred in violation of protocol"))
+
+    try:
+        _validate_conn()
+    except urllib3.exceptions.SSLError as exc:
+        return exc
+
+
+def test_ssl_eof_after_sending_is_a_dropped_connection_not_a_tls_failure():
+    text = "SSLError\n[SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred in violation of protocol (_ssl.c:1020)"
+    with pytest.raises(KubeApiError) as caught:
+        send(ModernApiClient(error=ApiException(status=0, reason=text)), "GET", "/z")
+    assert caught.value.reason == CONNECTION_ERROR
+    assert "cannot reach" not in str(caught.value) and "dropped" in str(caught.value)
+
+
+def test_ssl_eof_during_the_handshake_was_never_sent():
+    error = _raised_from(ApiException(status=0, reason="SSLError\nEOF occurred in violation of protocol"), _ssl_eof_in_handshake())
+    with pytest.raises(KubeApiError) as caught:
+        send(ModernApiClient(error=error), "PUT", "/z")
+    assert caught.value.reason == CONNECT_FAILED
+
+
+@pytest.mark.parametrize("text", [
+    "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate",
+    "certificate verify failed: Hostname mismatch, certificate is not valid for 'x'",
+    "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1000)",
+    "[SSL: TLSV1_ALERT_UNKNOWN_CA] tlsv1 alert unknown ca",
+])
+def test_certificate_and_handshake_errors_are_tls_failures(text):
+    with pytest.raises(KubeApiError) as caught:
+        send(ModernApiClient(error=ApiException(status=0, reason="SSLError\n" + text)), "GET", "/z")
+    assert caught.value.reason == TLS_FAILED
+    assert str(caught.value).startswith("TLS connection to the API server failed")
+
+
+def test_verification_error_object_is_a_tls_failure_whatever_its_text():
+    import ssl
+
+    assert is_tls_setup_failure(ssl.SSLCertVerificationError(1, "boom"))
+    assert not is_tls_setup_failure(urllib3.exceptions.ProtocolError("aborted", ConnectionResetError(104, "reset")))

@@ -149,3 +149,32 @@ def test_zero_timeout_checks_once():
     with pytest.raises(KubeApiError):
         _waiter(client, clock).wait(VIRTUAL_MACHINE, "vm1", "ns", vm_ready, 0, "ready")
     assert [c[0] for c in client.calls] == ["get", "list"]
+
+
+def test_deleted_event_ends_a_wait_that_can_never_succeed():
+    clock = FakeClock()
+    stream = [(1, ("MODIFIED", _vm(3))), (1, ("DELETED", _vm(4)))]
+    client = FakeClient(clock, [_vm(2)], [stream])
+    with pytest.raises(KubeApiError) as caught:
+        _waiter(client, clock).wait(VIRTUAL_MACHINE, "vm1", "ns", vm_ready, 120, "ready", deleted_is_final=True)
+    assert caught.value.reason == "Gone" and "was deleted while waiting" in str(caught.value)
+    assert clock.now < 1010
+
+
+def test_dropped_watch_is_rewatched_from_a_fresh_read_not_polled():
+    clock = FakeClock()
+    dropped = KubeApiError("connection to the API server dropped", reason="ConnectionError")
+    stream = [(1, ("MODIFIED", _vm(6, "Running", True)))]
+    client = FakeClient(clock, [_vm(2), _vm(5)], [dropped, stream])
+    result = _waiter(client, clock).wait(VIRTUAL_MACHINE, "vm1", "ns", vm_ready, 60, "ready")
+    assert result["metadata"]["resourceVersion"] == "6"
+    assert client.calls == [("get", None), ("watch", "2"), ("get", None), ("watch", "5")]
+
+
+def test_compacted_watch_rereads_and_rewatches():
+    clock = FakeClock()
+    gone = KubeApiError("too old resource version", status=410, reason="Expired")
+    stream = [(1, ("MODIFIED", _vm(9, "Running", True)))]
+    client = FakeClient(clock, [_vm(2), _vm(8)], [gone, stream])
+    assert _waiter(client, clock).wait(VIRTUAL_MACHINE, "vm1", "ns", vm_ready, 60, "ready")
+    assert client.calls[-1] == ("watch", "8")
