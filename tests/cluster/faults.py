@@ -8,8 +8,8 @@ rule a ``;``-separated list of ``key=value``::
 Actions: ``latency=DUR`` or ``latency=DUR..DUR`` (uniform), ``error=CODE[:FRACTION]`` (429 with
 Retry-After, 500, 502, 503, 504, ...), ``reset=FRACTION`` (TCP reset, no answer),
 ``drop-watch=DUR[:FRACTION]`` (watch streams cut DUR after they start, without a clean end).
-``phase=tls`` makes a ``reset`` rule cut new connections during the TLS handshake instead (the
-client sees ``SSLError: EOF occurred in violation of protocol``; request filters do not apply).
+``phase=tls`` makes a ``reset`` end the TLS connection without close_notify instead of a TCP reset
+(the client sees ``SSLError: EOF occurred in violation of protocol``, as behind a load balancer).
 Filters: ``verb=list,watch``, ``method=GET``, ``path=/prefix[,/other]``, ``user=admin``.
 Limits: ``times=N`` (the rule acts N times, then is spent), ``retry-after=SECONDS``, ``seed=N``.
 Durations: ``150ms``, ``2s``, ``1.5s`` or bare seconds. Fractions default to 1.
@@ -70,8 +70,6 @@ class Rule:
     rng: random.Random = field(default_factory=random.Random, repr=False)
 
     def matches(self, method: str, path: str, verb: str, user: Optional[str]) -> bool:
-        if self.phase != "request":
-            return False
         if self.times is not None and self.times <= 0:
             return False
         if self.verbs is not None and verb not in self.verbs:
@@ -140,8 +138,8 @@ def _parse_rule(text: str, index: int, default_seed: int) -> Rule:
             raise FaultSpecError(f"unknown fault key {key!r}")
     if rule.latency is None and rule.error is None and not rule.reset and rule.drop_watch is None:
         raise FaultSpecError(f"rule {text!r} has no action (latency, error, reset or drop-watch)")
-    if rule.phase == "tls" and (not rule.reset or rule.error is not None or rule.drop_watch is not None):
-        raise FaultSpecError(f"rule {text!r}: phase=tls takes only reset (and latency, times, seed)")
+    if rule.phase == "tls" and not rule.reset:
+        raise FaultSpecError(f"rule {text!r}: phase=tls needs reset")
     rule.rng = random.Random((rule.seed if rule.seed is not None else default_seed) * 7919 + index)
     return rule
 
@@ -158,6 +156,7 @@ class Decision:
     retry_after: int = 1
     reset: bool = False
     drop_watch_after: Optional[float] = None
+    tls_eof: bool = False  # with reset: end the TLS stream without close_notify, not a TCP RST
 
     @property
     def any(self) -> bool:
@@ -192,20 +191,6 @@ class Faults:
             return {"spec": self.spec, "rules": [
                 {"rule": r.text, "remaining": r.times} for r in self._rules]}
 
-    def tls_reset(self) -> bool:
-        """Whether to cut the TLS handshake of a new connection (``phase=tls`` reset rules)."""
-        if not self._rules:
-            return False
-        with self._lock:
-            for rule in self._rules:
-                if rule.phase != "tls" or (rule.times is not None and rule.times <= 0):
-                    continue
-                if rule.rng.random() < rule.reset:
-                    if rule.times is not None:
-                        rule.times -= 1
-                    return True
-        return False
-
     def decide(self, method: str, path: str, verb: str, user: Optional[str]) -> Decision:
         if not self._rules:
             return NO_FAULT
@@ -213,6 +198,7 @@ class Faults:
         error: Optional[int] = None
         retry_after = 1
         reset = False
+        tls_eof = False
         drop: Optional[float] = None
         with self._lock:
             for rule in self._rules:
@@ -226,6 +212,7 @@ class Faults:
                 if error is None and not reset:
                     if rule.reset and rule.rng.random() < rule.reset:
                         reset = True
+                        tls_eof = rule.phase == "tls"
                         acted = True
                     elif rule.error is not None and rule.rng.random() < rule.error_fraction:
                         error, retry_after = rule.error, rule.retry_after
@@ -236,4 +223,4 @@ class Faults:
                         acted = True
                 if acted and rule.times is not None:
                     rule.times -= 1
-        return Decision(latency, error, retry_after, reset, drop)
+        return Decision(latency, error, retry_after, reset, drop, tls_eof)

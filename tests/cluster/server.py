@@ -150,18 +150,6 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("%s - %s", self.address_string(), format % args)
 
 
-def _cut_handshake(sock: socket.socket) -> None:
-    """Fault injection: read the ClientHello, then close without answering (an EOF mid-handshake)."""
-    try:
-        sock.settimeout(_HANDSHAKE_TIMEOUT)
-        sock.recv(4096)
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    finally:
-        sock.close()
-
-
 class ApiHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -177,9 +165,6 @@ class ApiHTTPServer(ThreadingHTTPServer):
     def finish_request(self, request, client_address) -> None:  # type: ignore[override]
         conn = request
         if self.ssl_context is not None:
-            if self.app.cluster.faults.tls_reset():
-                _cut_handshake(request)
-                return
             try:
                 request.settimeout(_HANDSHAKE_TIMEOUT)
                 conn = self.ssl_context.wrap_socket(request, server_side=True)

@@ -69,7 +69,11 @@ class ApiServer:
                 if decision.reset:
                     cluster.log_request(req, 0)
                     req.answered = True
-                    req.channel.reset()
+                    # phase=tls: a FIN without TLS close_notify (the client reads an SSL EOF)
+                    if decision.tls_eof:
+                        req.channel.abort()
+                    else:
+                        req.channel.reset()
                     return
                 if decision.error is not None:
                     raise self._fault_error(decision.error, decision.retry_after)
