@@ -173,6 +173,13 @@ def runner(cluster, collections_path, tmp_path_factory) -> Runner:
 
 
 @pytest.fixture
+def faults(cluster):
+    """Set fault rules for one test; always cleared afterwards (the cluster is shared)."""
+    yield cluster.set_faults
+    cluster.clear_faults()
+
+
+@pytest.fixture
 def namespace(fresh_namespace) -> str:
     """A namespace of this test's own (the cluster plugin creates and deletes it through the API)."""
     return fresh_namespace

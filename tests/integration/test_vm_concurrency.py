@@ -9,15 +9,7 @@ import json
 import threading
 import time
 
-import pytest
-
 IMAGE = "quay.io/containerdisks/fedora:41"
-
-
-@pytest.fixture
-def faults(cluster):
-    yield cluster.set_faults
-    cluster.clear_faults()
 
 
 def _args(namespace, **extra):

@@ -5,16 +5,7 @@
 
 from __future__ import annotations
 
-import pytest
-
 IMAGE = "quay.io/containerdisks/fedora:41"
-
-
-@pytest.fixture
-def faults(cluster):
-    """Set fault rules for one test; always cleared afterwards (the cluster is shared)."""
-    yield cluster.set_faults
-    cluster.clear_faults()
 
 
 def _args(namespace, **extra):
