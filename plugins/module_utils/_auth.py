@@ -102,7 +102,7 @@ def _fail(name: str, value: Any, text: str, environ: Optional[Mapping[str, str]]
     # A URL with user:password@ is shown without its credentials.
     shown = value
     if isinstance(value, str) and "@" in value and "://" in value:
-        scheme, _, rest = value.partition("://")
+        scheme, rest = value.split("://", 1)
         shown = "%s://***@%s" % (scheme, rest.rpartition("@")[2])
     got = ", got %r" % (shown,) if show else ""
     return AuthOptionError("%s %s%s" % (option_label(name, value, environ), text, got))

@@ -176,7 +176,7 @@ class KubeApiError(Exception):
         if hint:
             text = "%s (%s)" % (text, hint)
         if self.attempts and self.attempts > 1:
-            text = "%s after %d tries" % (text, self.attempts)
+            text = "%s after %s tries" % (text, self.attempts)
         if self.request and not self.refused:
             # Which request gave up matters for failures; a refusal's message says it already.
             text = "%s (request: %s)" % (text, self.request)

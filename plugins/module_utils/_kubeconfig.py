@@ -101,7 +101,7 @@ def inspect_kubeconfig(kubeconfig: Any, context: Optional[str], environ: Optiona
     else:
         label = _label("kubeconfig", kubeconfig, environ)
     documents = _documents(kubeconfig, label, what)
-    source = what or ", ".join(name for name, _ in documents)
+    source = what or ", ".join(document[0] for document in documents)
     names, current = _context_names(documents, label)
     if not names:
         raise KubeconfigError("%s %s has no contexts; a kubeconfig needs contexts that pair a cluster with a user" % (label, source))

@@ -59,7 +59,7 @@ def test_two_concurrent_creates_make_one_object_and_one_create(runner, namespace
     path = "/apis/kubevirt.io/v1/namespaces/%s/virtualmachines/vm1" % namespace
     # Both tasks read "not found" before either writes.
     faults("latency=1s;method=PATCH;path=%s" % path)
-    runs = [_in_background(lambda: runner.run("vm", _args(namespace))) for _ in range(2)]
+    runs = [_in_background(lambda: runner.run("vm", _args(namespace))) for _attempt in range(2)]
     results = []
     for thread, box in runs:
         thread.join(120)

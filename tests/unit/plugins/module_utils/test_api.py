@@ -211,9 +211,9 @@ def test_subresource_is_retried_when_the_server_sends_retry_after(client, api_se
 
 
 def test_apply_status_tells_create_from_update(client, api_server):
-    _, created = client.apply_status(VIRTUAL_MACHINE, _vm(), "ns")
+    _body, created = client.apply_status(VIRTUAL_MACHINE, _vm(), "ns")
     assert created
-    _, created = client.apply_status(VIRTUAL_MACHINE, _vm(), "ns")
+    _body, created = client.apply_status(VIRTUAL_MACHINE, _vm(), "ns")
     assert not created
 
 

@@ -125,7 +125,7 @@ def test_bare_500_on_a_command_is_not_retried():
 
 
 def test_retry_after_retries_are_bounded_at_ten_tries_and_counted():
-    errors = [KubeApiError("busy", status=503, reason="ServiceUnavailable", retry_after=1.0) for _ in range(12)]
+    errors = [KubeApiError("busy", status=503, reason="ServiceUnavailable", retry_after=1.0) for _attempt in range(12)]
     fn, calls = _flaky(errors)
     slept = []
     with pytest.raises(KubeApiError) as caught:
