@@ -1,6 +1,6 @@
 # Developer entry points. The logic lives in scripts/; see README.md.
 .DEFAULT_GOAL := help
-.PHONY: help demo test venv build install sanity lint docs changelog unit integration cluster-test molecule clean
+.PHONY: help demo test venv build install sanity lint docs docs-site ee changelog unit integration cluster-test compat molecule clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -36,6 +36,15 @@ lint: venv ## ansible-lint, profile production
 
 docs: venv ## antsibull-docs lint-collection-docs --plugin-docs
 	scripts/docs-lint.sh
+
+docs-site: build ## HTML docsite (antsibull-docs + Sphinx) in .cache/docs-site/build/html
+	scripts/docs-site.sh
+
+ee: build ## ansible-builder create/introspect accept meta/execution-environment.yml
+	scripts/ee-check.sh
+
+compat: ## unit + integration tests on every other supported ansible-core
+	scripts/test.sh $(shell bash -c 'source scripts/versions.sh; printf "compat-%s " "$${COMPAT_CORES[@]}"')
 
 changelog: venv ## antsibull-changelog lint
 	scripts/changelog.sh
