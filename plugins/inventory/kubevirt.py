@@ -24,6 +24,17 @@ description:
   - Every value that comes from the cluster is marked unsafe, so labels and annotations can never be
     evaluated as templates.
   - The source file name must end with V(kubevirt.yml) or V(kubevirt.yaml).
+  - "Templated options: the connection options (O(kubeconfig), O(context), O(host), O(api_key), O(username),
+    O(password), O(client_cert), O(client_key), O(ca_cert), O(validate_certs), O(proxy), O(no_proxy),
+    O(proxy_headers), O(impersonate_user), O(impersonate_groups)) and O(name), O(namespaces) and
+    O(label_selector), at the top level and in each O(connections) entry, may be templates such as
+    C({{ lookup('ansible.builtin.env', 'OCP_TOKEN') }}). Lookups and filters are available, extra vars
+    with O(use_extra_vars). Other options, C(K8S_AUTH_*) values and everything read from a cluster are
+    never templated."
+  - "Options are checked before any request is sent, and a mistake is one line naming the option (and
+    the O(connections) entry): unknown options (with the closest known name), booleans that are not
+    V(true) or V(false) (V(validate_certs=maybe) is an error, it never turns verification off), empty
+    strings, namespace names, the O(label_selector) syntax and O(host_format)."
   - "Host variables (stable names): C(ansible_host), C(ansible_port), C(ansible_connection) (see below);
     C(kubevirt_cluster) (the cluster name); C(vm_name), C(vm_namespace); C(vm_labels), C(vm_annotations),
     C(vm_uid), C(vm_resource_version), C(vm_instancetype), C(vm_preference) and one C(vm_<key>) per key of the
@@ -228,7 +239,9 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
-from ansible.errors import AnsibleParserError
+import yaml
+from ansible import constants as C
+from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.unsafe_proxy import wrap_var
@@ -246,6 +259,15 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._inventory_hosts imp
     index_services,
     pair_objects,
     validate_host_format,
+)
+from ansible_collections.virt.kubevirt.plugins.module_utils._inventory_options import (
+    ENTRY_EXTRA_OPTIONS,
+    TEMPLATED_OPTIONS,
+    OptionError,
+    canonical,
+    check_values,
+    option_names,
+    render_values,
 )
 from ansible_collections.virt.kubevirt.plugins.module_utils._inventory_sources import (
     ClusterData,
@@ -300,6 +322,20 @@ def _first_duplicate(names: Any) -> Optional[str]:
             return name
         seen.add(name)
     return None
+
+
+def _yaml_problem(path: str, exc: Exception) -> str:
+    """One line: the parser's problem and where (ansible-core's message spans several lines)."""
+    try:
+        with open(path, encoding="utf-8") as stream:
+            yaml.safe_load(stream)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark
+        where = " (line %d, column %d)" % (mark.line + 1, mark.column + 1) if mark is not None else ""
+        return "%s%s" % (err.problem or err.context or "parse error", where)
+    except (OSError, ValueError, yaml.YAMLError):
+        pass
+    return " ".join(str(getattr(exc, "message", None) or exc).split())
 
 
 @contextmanager
@@ -379,7 +415,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._parse(path, cache)
 
     def _parse(self, path: str, cache: bool) -> None:
+        raw = self._load_source(path)
         self._read_config_data(path)
+        self._check_options(raw)
         host_options = self._host_options()
         fetch_spec = self._fetch_spec()
         connections = self._connections()
@@ -399,6 +437,50 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._populate(clusters, host_options)
 
     # -- options ------------------------------------------------------------------------------
+    def _load_source(self, path: str) -> Dict[str, Any]:
+        """The file's options as written; ansible-core's reader fails with a traceback on a list."""
+        try:
+            data = self.loader.load_from_file(path, cache="none", trusted_as_template=True)
+        except AnsibleError as exc:
+            raise AnsibleParserError("%s is not a valid YAML file: %s" % (path, _yaml_problem(path, exc))) from None
+        if data is None:
+            raise AnsibleParserError("%s is empty" % path)
+        if not isinstance(data, dict):
+            # The builtin type: 2.19+ hands out tagged subclasses (_AnsibleTaggedList).
+            kind = next(t.__name__ for t in type(data).__mro__ if t.__module__ == "builtins")
+            raise AnsibleParserError("%s must be a YAML mapping of options such as 'plugin: %s', got a %s" % (path, self.NAME, kind))
+        return data
+
+    def _definitions(self) -> Dict[str, Dict[str, Any]]:
+        return C.config.get_configuration_definitions(self.plugin_type, self._load_name)
+
+    def _render(self, label: str, value: Any) -> Any:
+        """A templated option rendered (only file values are trusted as templates on 2.19+)."""
+        if isinstance(value, str):
+            is_template = getattr(self.templar, "is_possibly_template", None) or self.templar.is_template
+            if not is_template(value):
+                return value
+        elif not isinstance(value, (list, dict)):
+            return value
+        self.templar.available_variables = dict(self._vars or {}) if self.get_option("use_extra_vars") else {}
+        try:
+            return self.templar.template(value)
+        except AnsibleError as exc:
+            text = " ".join(str(getattr(exc, "message", None) or exc).split())
+            raise OptionError("%s cannot be templated: %s" % (label, text)) from None
+
+    def _check_options(self, raw: Dict[str, Any]) -> None:
+        """Strict checks of the file's values (after templating), which then replace the options."""
+        definitions = self._definitions()
+        try:
+            values = render_values(canonical(raw, option_names(definitions)), self._render)
+            check_values(values, definitions)
+        except OptionError as exc:
+            raise AnsibleParserError(str(exc)) from None
+        for name in TEMPLATED_OPTIONS:
+            if name in values:
+                self.set_option(name, values[name])
+
     def _host_options(self) -> HostOptions:
         host_format = self.get_option("host_format")
         try:
@@ -442,6 +524,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         top_level = {name: self.get_option(name) for name in AUTH_OPTION_NAMES}
         entries = self.get_option("connections")
         where = "connections[%d]: "
+        if entries == []:
+            raise AnsibleParserError("connections is empty: list the clusters to read, or leave it out to read one")
         if not entries:
             entries = [{"name": self.get_option("name")}]
             where = ""
@@ -454,6 +538,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for index, entry in enumerate(entries):
             if not isinstance(entry, dict):
                 raise AnsibleParserError("connections[%d] must be a dictionary of connection options" % index)
+            if where:
+                entry = self._checked_entry(index, entry, spec)
             params = {key: value for key, value in top_level.items() if value is not None}
             params.update({key: value for key, value in entry.items() if value is not None})
             result = validator.validate(params)
@@ -469,6 +555,19 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if duplicate:
             raise AnsibleParserError("connections: cluster name %s is used twice" % duplicate)
         return connections
+
+    def _checked_entry(self, index: int, entry: Dict[str, Any], spec: Dict[str, Any]) -> Dict[str, Any]:
+        """One connections entry by option name, templated and strictly checked."""
+        definitions = self._definitions()
+        names = option_names({name: spec[name] for name in spec})
+        top_only = [name for name in definitions if name not in spec and name not in ENTRY_EXTRA_OPTIONS]
+        try:
+            values = canonical(entry, names, "connections[%d]: " % index, top_only)
+            values = render_values(values, self._render, "connections[%d]." % index)
+            check_values(values, definitions, "connections[%d]." % index)
+        except OptionError as exc:
+            raise AnsibleParserError(str(exc)) from None
+        return values
 
     def _fetch_key(self, connections: List[_Connection], spec: FetchSpec) -> str:
         identity = {
@@ -491,9 +590,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _fetch(self, connections: List[_Connection], spec: FetchSpec) -> List[ClusterData]:
         if not HAS_KUBERNETES:
             raise AnsibleParserError("virt.kubevirt.kubevirt needs the kubernetes Python client: pip install kubernetes")
+        # Every client first (nothing is sent): a bad option of any cluster fails before a request.
+        clients = [self._client(conn) for conn in connections]
         workers = min(len(connections), _MAX_PARALLEL_CLUSTERS)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(self._fetch_one, conn, spec) for conn in connections]
+            futures = [pool.submit(self._fetch_one, conn, client, spec) for conn, client in zip(connections, clients)]
             results = [future.result() for future in futures]
         duplicate = _first_duplicate(cluster.name for cluster in results)
         if duplicate:
@@ -506,10 +607,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self.display.vvv("cluster %s: %d API requests" % (cluster.name, cluster.requests))
         return results
 
-    def _fetch_one(self, connection: _Connection, spec: FetchSpec) -> ClusterData:
+    def _client(self, connection: _Connection) -> Any:
+        try:
+            return create_api_client(connection.auth)
+        except KubeApiError as err:
+            raise AnsibleParserError("virt.kubevirt.kubevirt: cluster %s: %s" % (connection.label, err)) from None
+
+    def _fetch_one(self, connection: _Connection, api_client: Any, spec: FetchSpec) -> ClusterData:
         label = connection.label
         try:
-            api_client = create_api_client(connection.auth)
             server = str(api_client.configuration.host)
             name = connection.name or default_cluster_name(server)
             label = "%s (%s)" % (name, server)

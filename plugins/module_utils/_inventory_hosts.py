@@ -121,6 +121,8 @@ class HostRecord:
 
 def validate_host_format(host_format: str) -> None:
     """Raise ValueError naming the offending field when host_format uses an unknown one."""
+    if not isinstance(host_format, str) or not host_format.strip():
+        raise ValueError("host_format must be a format string such as {namespace}-{name}, got %r" % (host_format,))
     try:
         fields = [parsed[1] for parsed in string.Formatter().parse(host_format) if parsed[1] is not None]
     except ValueError as exc:
@@ -131,8 +133,13 @@ def validate_host_format(host_format: str) -> None:
                 "host_format %r uses unknown field {%s}; available: %s"
                 % (host_format, name, ", ".join("{%s}" % f for f in HOST_FORMAT_FIELDS))
             )
-    if not fields:
+    if not {"name", "uid"} & set(fields):
         raise ValueError("host_format %r must contain {name} or {uid} to tell hosts apart" % host_format)
+    try:
+        # Conversions and format specs ({name!x}, {name:d}) only fail when applied: try them once.
+        format_host_name(host_format, "cluster", {"namespace": "namespace", "name": "name", "uid": "uid"})
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        raise ValueError("host_format %r is not a valid format string: %s" % (host_format, exc))
 
 
 def format_host_name(host_format: str, cluster: str, metadata: Mapping[str, Any]) -> str:
