@@ -19,6 +19,7 @@ from ..api import errors
 from ..api.objects import now_rfc3339, owner_reference
 from ..api.resources import AdmissionRequest
 from ..api.store import Event
+from . import common_instancetypes
 from .instancetypes import FindError, apply_to_vmi_spec, find_instancetype, find_preference, status_ref
 from .keys import DATASOURCE, DV, PVC, VM, VMI
 from .runtime import Controller, ObjKey, Runtime
@@ -140,6 +141,7 @@ class VirtualMachineController(Controller):
 
     def start(self, rt: Runtime) -> None:
         ensure_kubevirt_cr(rt.service, rt.options)
+        common_instancetypes.deploy(rt.service, rt.options)  # virt-operator's install, KubeVirt >= 1.4
 
     def keys_for(self, event: Event) -> Iterator[ObjKey]:
         meta = event.obj["metadata"]

@@ -5,9 +5,9 @@ machine type; VMIs get KubeVirt's defaults (finalizer, firmware UUID, CPU topolo
 memory request, virtio disk bus, a disk per volume, the default masquerade pod network,
 terminationGracePeriodSeconds 180, ACPI); migrations get the ``kubevirt.io/vmi-name`` label and
 their finalizer. Validating: VMs (template present, running vs runStrategy, run strategy values,
-instance type / preference lookup and conflicts (KubeVirt <= 1.5 rejects a missing one; newer
-releases admit it and report a Failure condition, which the VM controller also does), disks
-without volumes, unreferenced dataVolumeTemplates); VMIs (memory requested); migrations (VMI
+instance type / preference matchers and conflicts (a missing one is admitted, as KubeVirt >= 1.6
+does: the VM controller reports the Failure condition), the spec checks of ``vmispec_admission``,
+unreferenced dataVolumeTemplates); VMIs (memory requested, the same spec checks); migrations (VMI
 exists, not final, live-migratable, no migration in flight); pod eviction of virt-launcher pods
 (429 and an evacuation, ``pod-eviction-admitter.go``). Denials read as kube-apiserver reports
 webhook denials: ``admission webhook "<name>" denied the request: <message>``.
@@ -26,6 +26,7 @@ from .virtcommon import (DOMAIN_ANNOTATION, MACHINE_TYPE, MIGRATION_FINALIZER, M
                          VMI_FINALIZER, eviction_strategy, flavor, format_bytes, has_condition, parse_quantity,
                          vmi_is_final, webhook_denied)
 from . import virtsubresources
+from .vmispec_admission import spec_causes
 
 FIRMWARE_UUID_NS = uuid.UUID("6a1a24a1-4061-4607-8bf4-a3963d0c5895")
 
@@ -135,28 +136,23 @@ def validate_vm(store, vm: dict) -> list[dict]:
     if template is None:
         return [_cause("FieldValueRequired", "missing virtual machine template.", "spec.template")]
     work = copy.deepcopy(vm)
-    for find, label, field in ((find_instancetype, "instancetype", "spec.instancetype"),
-                               (find_preference, "preference", "spec.preference")):
-        try:
-            find(store, work)
-        except FindError as exc:
-            return [_cause("FieldValueNotFound", f"Failure to find {label}: {exc}", field)]
-    instancetype, _ = find_instancetype(store, work)
-    preference, _ = find_preference(store, work)
+    for label, matcher_kind in (("instancetype", "InstancetypeMatcher"), ("preference", "PreferenceMatcher")):
+        matcher = spec.get(label)
+        if matcher is not None and not matcher.get("name") and not matcher.get("inferFromVolume"):
+            return [_cause("FieldValueNotFound", f"Either Name or InferFromVolume should be provided within the "
+                           f"{matcher_kind}", f"spec.{label}")]
+    # KubeVirt >= 1.6 admits a VM whose instance type or preference cannot be found (the admitter only
+    # logs it); the VM controller then reports a FailedFindInstancetype/FailedFindPreference Failure.
+    instancetype, preference = _find_or_none(find_instancetype, store, work), _find_or_none(find_preference, store, work)
     if instancetype is not None or preference is not None:
         work_template = work["spec"]["template"]
         conflicts = apply_to_vmi_spec(instancetype, preference, work_template.setdefault("spec", {}),
                                       work_template.setdefault("metadata", {}))
         if conflicts:
             return [_cause("FieldValueInvalid", CONFLICT_FMT.format(path), path) for path in conflicts]
-    causes = []
     tspec = work["spec"]["template"].get("spec") or {}
-    volume_names = {v.get("name") for v in tspec.get("volumes") or ()}
-    for idx, disk in enumerate(((tspec.get("domain") or {}).get("devices") or {}).get("disks") or ()):
-        if disk.get("name") not in volume_names and "cdrom" not in disk:
-            causes.append(_cause("FieldValueInvalid",
-                                 f"spec.template.spec.domain.devices.disks[{idx}].Name '{disk.get('name')}' not found.",
-                                 f"spec.template.spec.domain.devices.disks[{idx}].name"))
+    default_network(tspec)  # SetDefaultVirtualMachineInstanceSpec runs on the copy before validation
+    causes = spec_causes("spec.template.spec", tspec)
     claims = {(v.get("persistentVolumeClaim") or {}).get("claimName") for v in tspec.get("volumes") or ()} | \
         {(v.get("dataVolume") or {}).get("name") for v in tspec.get("volumes") or ()}
     for idx, dvt in enumerate(spec.get("dataVolumeTemplates") or ()):
@@ -178,6 +174,13 @@ def validate_vm(store, vm: dict) -> list[dict]:
     return causes
 
 
+def _find_or_none(find, store, vm: dict) -> Optional[dict]:
+    try:
+        return find(store, vm)[0]
+    except FindError:
+        return None
+
+
 def validate_vmi(vmi: dict) -> list[dict]:
     spec = vmi.get("spec") or {}
     domain = spec.get("domain") or {}
@@ -186,7 +189,7 @@ def validate_vmi(vmi: dict) -> list[dict]:
         return [_cause("FieldValueRequired", "no memory requested, at least one of 'spec.domain.memory.guest', "
                        "'spec.domain.memory.hugepages.pageSize' or 'spec.domain.resources.requests.memory' "
                        "must be set", "")]
-    return []
+    return spec_causes("spec", spec)
 
 
 def summary(causes: list[dict]) -> str:

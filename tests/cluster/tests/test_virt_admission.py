@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 
 from tests.cluster.api.resources import AdmissionRequest
-from tests.cluster.tests.harness import CIT, CPREF, KV, VM, VMI, VMIM
+from tests.cluster.tests.harness import CIT, KV, VM, VMI, VMIM
 from tests.cluster.tests.virt_harness import Sim, api_error, vm_manifest
 
 VALIDATOR = 'admission webhook "virtualmachine-validator.kubevirt.io" denied the request: '
@@ -34,33 +34,59 @@ def test_update_is_validated_too(sim):
     assert err.code == 422 and "mutually exclusive" in err.message
 
 
-def test_missing_cluster_instancetype_is_rejected(sim):
+def _failure(sim, name: str) -> dict:
+    vm = sim.wait(lambda: (v := sim.get(VM, name)) and any(c["type"] == "Failure" for c in
+                                                             v.get("status", {}).get("conditions", [])) and v)
+    return next(c for c in vm["status"]["conditions"] if c["type"] == "Failure")
+
+
+def test_missing_cluster_instancetype_is_admitted_with_a_failure_condition(sim):
+    # KubeVirt >= 1.6: the instancetype admitter ignores find failures; the VM controller's
+    # checkResourcesExist turns them into a Failure condition and starts nothing.
     vm = vm_manifest("vm1")
+    del vm["spec"]["template"]["spec"]["domain"]["memory"]
     vm["spec"]["instancetype"] = {"name": "u1.nope"}
-    err = api_error(lambda: sim.create(VM, vm))
-    assert err.code == 422
-    assert err.message == VALIDATOR + ('Failure to find instancetype: virtualmachineclusterinstancetypes.'
-                                       'instancetype.kubevirt.io "u1.nope" not found')
-    assert err.details["causes"][0]["field"] == "spec.instancetype"
-    assert err.details["causes"][0]["reason"] == "FieldValueNotFound"
+    sim.create(VM, vm)
+    failure = _failure(sim, "vm1")
+    assert (failure["status"], failure["reason"]) == ("True", "FailedFindInstancetype")
+    assert failure["message"] == 'virtualmachineclusterinstancetypes.instancetype.kubevirt.io "u1.nope" not found'
+    status = sim.get(VM, "vm1")["status"]
+    assert status["printableStatus"] == "Stopped" and sim.get(VMI, "vm1") is None
+    # Once it exists, the next sync starts the VM and the Failure goes away.
+    sim.create(CIT, {"metadata": {"name": "u1.nope"}, "spec": {"cpu": {"guest": 1}, "memory": {"guest": "1Gi"}}})
+    sim.rt.enqueue("virt", (VM, "demo", "vm1"))
+    sim.wait_printable("vm1", "Running")
+    assert not any(c["type"] == "Failure" for c in sim.get(VM, "vm1")["status"]["conditions"])
 
 
-def test_missing_namespaced_preference_is_rejected(sim):
+def test_missing_namespaced_preference_gives_failed_find_preference(sim):
     vm = vm_manifest("vm1")
     vm["spec"]["preference"] = {"name": "fedora", "kind": "VirtualMachinePreference"}
-    assert api_error(lambda: sim.create(VM, vm)).message == VALIDATOR + (
-        'Failure to find preference: virtualmachinepreferences.instancetype.kubevirt.io "fedora" not found')
+    sim.create(VM, vm)
+    failure = _failure(sim, "vm1")
+    assert failure["reason"] == "FailedFindPreference"
+    assert failure["message"] == 'virtualmachinepreferences.instancetype.kubevirt.io "fedora" not found'
 
 
-def test_unknown_matcher_kind(sim):
+def test_unknown_matcher_kind_is_a_failure_condition(sim):
     vm = vm_manifest("vm1")
     vm["spec"]["instancetype"] = {"name": "x", "kind": "Flavor"}
-    assert api_error(lambda: sim.create(VM, vm)).message == VALIDATOR + (
-        "Failure to find instancetype: got unexpected kind in InstancetypeMatcher: Flavor")
+    sim.create(VM, vm)
+    failure = _failure(sim, "vm1")
+    assert (failure["reason"], failure["message"]) == (
+        "FailedFindInstancetype", "got unexpected kind in InstancetypeMatcher: Flavor")
+
+
+def test_matcher_without_name_is_rejected(sim):
+    vm = vm_manifest("vm1")
+    vm["spec"]["instancetype"] = {"kind": "VirtualMachineClusterInstancetype"}
+    err = api_error(lambda: sim.create(VM, vm))
+    assert err.message == VALIDATOR + "Either Name or InferFromVolume should be provided within the InstancetypeMatcher"
+    assert err.details["causes"] == [{"reason": "FieldValueNotFound", "field": "spec.instancetype", "message": (
+        "Either Name or InferFromVolume should be provided within the InstancetypeMatcher")}]
 
 
 def test_instancetype_conflicts(sim):
-    sim.create(CIT, {"metadata": {"name": "u1.small"}, "spec": {"cpu": {"guest": 1}, "memory": {"guest": "2Gi"}}})
     vm = vm_manifest("vm1")  # sets memory.guest: conflicts with the instance type
     vm["spec"]["instancetype"] = {"name": "u1.small"}
     err = api_error(lambda: sim.create(VM, vm))
@@ -69,10 +95,7 @@ def test_instancetype_conflicts(sim):
 
 
 def test_instancetype_and_preference_are_resolved(sim):
-    sim.create(CIT, {"metadata": {"name": "u1.large"}, "spec": {"cpu": {"guest": 4}, "memory": {"guest": "8Gi"}}})
-    sim.create(CPREF, {"metadata": {"name": "windows.2k22"}, "spec": {
-        "cpu": {"preferredCPUTopology": "cores"}, "devices": {"preferredDiskBus": "sata",
-                                                             "preferredInterfaceModel": "e1000e"}}})
+    # Both come from the common-instancetypes bundle virt-operator deploys.
     vm = vm_manifest("win", disks=[{"name": "rootdisk"}])
     del vm["spec"]["template"]["spec"]["domain"]["memory"]
     vm["spec"]["instancetype"] = {"name": "u1.large", "kind": "VirtualMachineClusterInstancetype"}
@@ -84,7 +107,7 @@ def test_instancetype_and_preference_are_resolved(sim):
     assert status["preferenceRef"] == {"kind": "VirtualMachineClusterPreference", "name": "windows.2k22"}
     vmi = sim.get(VMI, "win")
     domain = vmi["spec"]["domain"]
-    assert (domain["cpu"]["cores"], domain["cpu"]["sockets"], domain["cpu"]["threads"]) == (4, 1, 1)
+    assert (domain["cpu"]["cores"], domain["cpu"]["sockets"], domain["cpu"]["threads"]) == (1, 2, 1)
     assert domain["memory"]["guest"] == "8Gi"
     assert domain["devices"]["disks"][0]["disk"]["bus"] == "sata"
     assert domain["devices"]["interfaces"][0]["model"] == "e1000e"

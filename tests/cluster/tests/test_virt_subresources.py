@@ -185,19 +185,17 @@ def test_migrate_of_a_stopped_vm(sim):
 
 
 def test_expand_spec_applies_the_instancetype(sim):
-    sim.create(("instancetype.kubevirt.io", "virtualmachineclusterinstancetypes"), {
-        "metadata": {"name": "u1.medium"}, "spec": {"cpu": {"guest": 2}, "memory": {"guest": "4Gi"}}})
-    vm = vm_manifest("vm1", "Halted")
+    vm = vm_manifest("vm1", "Halted")  # u1.large (2 vCPUs, 8Gi) from the common-instancetypes bundle
     del vm["spec"]["template"]["spec"]["domain"]["memory"]
-    vm["spec"]["instancetype"] = {"name": "u1.medium"}
+    vm["spec"]["instancetype"] = {"name": "u1.large"}
     sim.create(VM, vm)
     code, expanded = sim.call("virtualmachines", "vm1", "expand-spec", method="GET")
     assert code == 200
     assert "instancetype" not in expanded["spec"]
     domain = expanded["spec"]["template"]["spec"]["domain"]
-    assert domain["cpu"]["sockets"] == 2 and domain["memory"]["guest"] == "4Gi"
+    assert domain["cpu"]["sockets"] == 2 and domain["memory"]["guest"] == "8Gi"
     assert expanded["spec"]["template"]["metadata"]["annotations"]["kubevirt.io/cluster-instancetype-name"] == \
-        "u1.medium"
+        "u1.large"
 
 
 def test_hotplug_disabled_without_feature_gate(sim):
