@@ -368,7 +368,9 @@ class _Connection:
     def __init__(self, index: int, auth: Dict[str, Any], name: Optional[str], namespaces: Optional[List[str]]):
         self.index = index
         self.auth = auth
-        self.name = name
+        # A plain str: the file's value is trusted as a template (2.19+), and kubevirt_cluster must
+        # be as untrusted as after a cache hit (where the name comes back from JSON).
+        self.name = None if name is None else str(name)
         self.namespaces = namespaces
 
     @property

@@ -148,11 +148,13 @@ class Objects:
         networks: Optional[List[Dict[str, Any]]] = None,
         interfaces: Optional[List[Dict[str, Any]]] = None,
         instancetype: Optional[str] = None,
+        template_labels: Optional[Dict[str, str]] = None,
     ) -> Dict[str, Any]:
         spec: Dict[str, Any] = {
             "runStrategy": "Always" if running else "Halted",
             "template": {
-                "metadata": {"labels": {"kubevirt.io/domain": name}, "annotations": dict(template_annotations or {})},
+                "metadata": {"labels": dict({"kubevirt.io/domain": name}, **(template_labels or {})),
+                             "annotations": dict(template_annotations or {})},
                 "spec": {
                     "domain": {
                         "devices": {"interfaces": interfaces or [{"name": "default", "masquerade": {}}]},
