@@ -192,13 +192,33 @@ def pod_completed_status(status: dict) -> dict:
     return out
 
 
-def network_status_annotation(vmi: dict, pod_ip: str) -> str:
+def nad_ref(vmi: dict, network_name: str) -> str:
+    """A Multus networkName as "namespace/name" (the VMI's namespace when it has none)."""
+    return network_name if "/" in network_name else f"{vmi['metadata']['namespace']}/{network_name}"
+
+
+def network_status_annotation(vmi: dict, pod_ip: str, multus_ips: Optional[dict] = None) -> str:
+    """Multus' k8s.v1.cni.cncf.io/network-status: the cluster network, then one entry per Multus network,
+    with ``ips`` only when the network's IPAM gave addresses (``multus_ips``: NAD ref -> addresses)."""
     entries = [{"name": "ovn-kubernetes", "interface": "eth0", "ips": [pod_ip], "mac": mac_for(vmi, "pod"),
                 "default": True, "dns": {}}]
     for name, net, iface in multus_networks(vmi):
-        entries.append({"name": net if "/" in net else f"{vmi['metadata']['namespace']}/{net}", "interface": iface,
-                        "mac": mac_for(vmi, name), "dns": {}})
+        entry: dict = {"name": nad_ref(vmi, net), "interface": iface}
+        ips = (multus_ips or {}).get(nad_ref(vmi, net))
+        if ips:
+            entry["ips"] = list(ips)
+        entry.update(mac=mac_for(vmi, name), dns={})
+        entries.append(entry)
     return _json(entries)
+
+
+def pod_network_ips(pod: Optional[dict]) -> dict[str, list[str]]:
+    """Pod interface name -> addresses, from the pod's network-status annotation."""
+    raw = (((pod or {}).get("metadata") or {}).get("annotations") or {}).get("k8s.v1.cni.cncf.io/network-status")
+    try:
+        return {e.get("interface", ""): list(e.get("ips") or []) for e in json.loads(raw or "[]")}
+    except ValueError:
+        return {}
 
 
 # -- VMI status pieces virt-handler reports -------------------------------------------------------
@@ -224,10 +244,12 @@ def multus_networks(vmi: dict) -> list[tuple[str, str, str]]:
     return out
 
 
-def interfaces(vmi: dict, pod_ip: str, agent: bool) -> list[dict]:
-    """status.interfaces: the pod network reports the pod IP (masquerade/bridge); Multus networks an
-    address of their own. With the guest agent connected infoSource gains ``guest-agent``."""
+def interfaces(vmi: dict, pod_ip: str, agent: bool, pod: Optional[dict] = None) -> list[dict]:
+    """status.interfaces: the pod network reports the pod IP (masquerade/bridge); a Multus network the
+    first address its IPAM gave the launcher ``pod`` (none without IPAM), which only the guest agent
+    reports. With the guest agent connected infoSource gains ``guest-agent``."""
     spec = vmi.get("spec") or {}
+    pod_ips = pod_network_ips(pod)
     networks = {n["name"]: n for n in spec.get("networks") or ()}
     multus = {name: iface for name, _, iface in multus_networks(vmi)}
     out = []
@@ -237,18 +259,17 @@ def interfaces(vmi: dict, pod_ip: str, agent: bool) -> list[dict]:
         sources = ["domain"] + (["guest-agent"] if agent else [])
         entry = {"name": name, "mac": mac_for(vmi, name), "linkState": "up", "queueCount": 1}
         if net.get("multus"):
-            raw = _digest(vmi["metadata"]["namespace"], vmi["metadata"]["name"], name)
-            ip = f"172.{16 + raw[0] % 16}.{raw[1]}.{2 + raw[2] % 250}"
+            ips = pod_ips.get(multus.get(name, ""), [])
             entry["podInterfaceName"] = multus.get(name, "")
             sources.append("multus-status")
         else:
-            ip = pod_ip
+            ips = [pod_ip] if pod_ip else []
             entry["podInterfaceName"] = "eth0"
         if agent:
             entry["interfaceName"] = f"eth{index}"
-        if ip and (agent or not net.get("multus")):
-            entry["ipAddress"] = ip
-            entry["ipAddresses"] = [ip]
+        if ips and (agent or not net.get("multus")):
+            entry["ipAddress"] = ips[0]
+            entry["ipAddresses"] = ips
         entry["infoSource"] = ", ".join(sources)
         out.append(entry)
     return out
@@ -373,7 +394,7 @@ def running_status(vmi: dict, pod: dict, node: str, lookup_pvc: PvcLookup, *, fl
         "phase": "Running", "nodeName": node, "activePods": {pod["metadata"]["uid"]: node},
         "conditions": conditions + list(keep.values()),
         "guestOSInfo": dict(guest_os or {}),
-        "interfaces": interfaces(vmi, pod_ip, agent=guest_os is not None),
+        "interfaces": interfaces(vmi, pod_ip, agent=guest_os is not None, pod=pod),
         "launcherContainerImageVersion": pod["spec"]["containers"][0]["image"],
         "machine": {"type": machine}, "currentCPUTopology": cpu_topology(spec),
         "memory": {"guestAtBoot": memory, "guestCurrent": memory, "guestRequested": memory},

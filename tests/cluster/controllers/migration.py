@@ -321,7 +321,8 @@ class MigrationController(PacedController):
             labels[NODE_NAME_LABEL] = node
             labels.pop(MIGRATION_TARGET_NODE_LABEL, None)
             agent = has_condition(obj, "AgentConnected", "True")
-            status["interfaces"] = launcher.interfaces(obj, target["status"].get("podIP", ""), agent=agent)
+            status["interfaces"] = launcher.interfaces(obj, target["status"].get("podIP", ""), agent=agent,
+                                                       pod=target)
             status["conditions"] = [c for c in status.get("conditions") or () if c.get("type") != "EvictionRequested"]
         rt.service.mutate(VMI, vmi["metadata"]["namespace"], vmi["metadata"]["name"], done)
         source = rt.store.get(POD, vmi["metadata"]["namespace"], source_name) if source_name else None

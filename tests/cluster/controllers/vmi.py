@@ -19,7 +19,7 @@ from typing import Iterator, Optional
 from ..api import errors
 from ..api.objects import now_rfc3339
 from ..api.store import Event
-from . import launcher
+from . import launcher, multus_ipam
 from .guestos import guest_os_info
 from .hotplug import delete_pod, hotplug_step
 from .keys import DV, NAD, NODE, POD, PVC, VM, VMI
@@ -325,7 +325,7 @@ class VirtualMachineInstanceController(PacedController):
         volumes = status.get("volumeStatus") or []
         conditions = _set(conditions, launcher.live_migratable(vmi, volumes))
         status["conditions"] = conditions
-        status["interfaces"] = launcher.interfaces(vmi, pod["status"].get("podIP", ""), agent=agent)
+        status["interfaces"] = launcher.interfaces(vmi, pod["status"].get("podIP", ""), agent=agent, pod=pod)
         spec = vmi.get("spec") or {}
         status["currentCPUTopology"] = launcher.cpu_topology(spec)
         memory = format_bytes(launcher.guest_memory(spec))
@@ -476,8 +476,10 @@ def start_pod(rt: Runtime, pod: dict, network_status: bool = True) -> dict:
 
         def annotate(obj: dict) -> None:
             if network_status and vmi is not None:
+                multus_ips = {launcher.nad_ref(vmi, net): multus_ipam.allocate(rt.store, rt.options, vmi, net)
+                              for _, net, _ in launcher.multus_networks(vmi)}
                 obj["metadata"].setdefault("annotations", {})["k8s.v1.cni.cncf.io/network-status"] = \
-                    launcher.network_status_annotation(vmi, ip)
+                    launcher.network_status_annotation(vmi, ip, multus_ips)
         return patch_pod(rt, pod, spec=annotate,
                          status=lambda o: o.update(status=launcher.pod_running_status(o, host_ip, ip))) or pod
 

@@ -255,8 +255,12 @@ def test_multus_secondary_network(sim):
     pod_net, vlan = vmi["status"]["interfaces"]
     assert vlan["name"] == "vlan93" and vlan["interfaceName"] == "eth1"
     assert vlan["mac"] == "02:00:00:00:93:01" and vlan["podInterfaceName"].startswith("pod")
-    assert vlan["infoSource"] == "domain, guest-agent, multus-status" and vlan["ipAddress"] != pod_net["ipAddress"]
+    assert vlan["infoSource"] == "domain, guest-agent, multus-status"
+    assert pod_net["ipAddress"] and "ipAddress" not in vlan  # no IPAM in the NAD: no address (multus_ipam.py)
     launcher = sim.store.list(POD)[0][0]
+    status = json.loads(launcher["metadata"]["annotations"]["k8s.v1.cni.cncf.io/network-status"])
+    assert status[1] == {"name": "demo/vlan-93", "interface": vlan["podInterfaceName"], "mac": "02:00:00:00:93:01",
+                         "dns": {}}
     networks = json.loads(launcher["metadata"]["annotations"]["k8s.v1.cni.cncf.io/networks"])
     assert networks == [{"name": "vlan-93", "namespace": "demo", "interface": vlan["podInterfaceName"]}]
     assert not any(c["type"] == "Synchronized" for c in vmi["status"]["conditions"])
