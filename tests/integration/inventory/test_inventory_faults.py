@@ -84,4 +84,3 @@ def test_dropped_connections_give_up_after_bounded_tries(cluster, inventory, fau
     assert "cluster lab (%s): " % cluster.url in run.stderr and "after 5 tries" in run.stderr, run.stderr
     assert "(request: GET %s" % VMS in run.stderr
     assert statuses(run, VMS) == [0] * 5
-

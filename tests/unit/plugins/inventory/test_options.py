@@ -165,8 +165,10 @@ def test_the_host_from_k8s_auth_host_is_named(tmp_path, reads, monkeypatch):
 
 
 def test_a_bad_second_cluster_fails_before_the_first_is_read(tmp_path, reads):
-    message = failure(tmp_path, {"kubeconfig": reads.kubeconfig, "connections": [{"context": "a", "name": "one"},
-                                                 {"context": "b", "name": "two", "host": "http://x:1", "api_key": "t"}]})
+    message = failure(tmp_path, {"kubeconfig": reads.kubeconfig, "connections": [
+        {"context": "a", "name": "one"},
+        {"context": "b", "name": "two", "host": "http://x:1", "api_key": "t"},
+    ]})
     assert "cluster two: host is plain http" in message
     assert reads.clients == []
 
@@ -209,7 +211,8 @@ def test_values_from_k8s_auth_variables_are_never_templated(tmp_path, reads, mon
 
 
 def test_valid_spellings_still_work(tmp_path, reads):
-    parse(tmp_path, {"kubeconfig": reads.kubeconfig, "context": "a", "validate_certs": "yes", "use_service": "false", "include_stopped": True, "verify_ssl": None,
+    parse(tmp_path, {"kubeconfig": reads.kubeconfig, "context": "a", "validate_certs": "yes", "use_service": "false",
+                     "include_stopped": True, "verify_ssl": None,
                      "namespaces": "apps,web-1", "label_selector": "app in (web,db),!legacy,tier!=front,size>2",
                      "interface_name": "default", "host_format": "{cluster}-{namespace}-{name}"})
     (client,) = reads.clients
