@@ -1,7 +1,11 @@
 # Copyright (c) virt.kubevirt contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Build a kubernetes ApiClient from resolved connection options (kubernetes.core semantics)."""
+"""Build the API client from resolved connection options (kubernetes.core semantics).
+
+Static credentials get a DirectApiClient (urllib3 alone, no kubernetes client import); the rest a
+kubernetes ApiClient configured by kubernetes.config, imported only then.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from ansible_collections.virt.kubevirt.plugins.module_utils._auth import AuthOptionError, validate_auth
+from ansible_collections.virt.kubevirt.plugins.module_utils._direct_client import DirectApiClient
+from ansible_collections.virt.kubevirt.plugins.module_utils._direct_settings import DirectSettings, direct_settings
 from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
 from ansible_collections.virt.kubevirt.plugins.module_utils._kubeconfig import (
     KubeconfigError,
@@ -19,13 +25,8 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._kubeconfig import (
 
 try:
     import urllib3
-    from kubernetes import client as k8s_client
-    from kubernetes import config as k8s_config
-    from kubernetes.config.config_exception import ConfigException
 except ImportError:  # pragma: no cover - reported by the module base via missing_required_lib
-    k8s_client = None
-    k8s_config = None
-    ConfigException = Exception
+    urllib3 = None
 
 USER_AGENT = "virt.kubevirt"
 
@@ -54,7 +55,18 @@ def _kubeconfig_label(auth: Mapping[str, Any]) -> str:
     return where + (", context %s" % auth["context"] if auth.get("context") else "")
 
 
+def _kubernetes():
+    """(client, config, ConfigException) of the kubernetes package, imported on first use."""
+    # pylint: disable=import-outside-toplevel
+    from kubernetes import client as k8s_client
+    from kubernetes import config as k8s_config
+    from kubernetes.config.config_exception import ConfigException
+
+    return k8s_client, k8s_config, ConfigException
+
+
 def _load_kubeconfig(configuration: Any, auth: Mapping[str, Any]) -> None:
+    _client_module, k8s_config, config_exception = _kubernetes()
     kubeconfig = auth.get("kubeconfig")
     context = auth.get("context")
     try:
@@ -67,15 +79,16 @@ def _load_kubeconfig(configuration: Any, auth: Mapping[str, Any]) -> None:
                 config_file=os.path.expanduser(kubeconfig) if kubeconfig else None, context=context,
                 client_configuration=configuration, persist_config=False,
             )
-    except (ConfigException, OSError, ValueError, TypeError, AttributeError, KeyError) as exc:
+    except (config_exception, OSError, ValueError, TypeError, AttributeError, KeyError) as exc:
         # Files the kubeconfig refers to (certificate-authority, client-certificate, exec plugins).
         raise AuthOptionError("%s cannot be loaded: %s" % (_kubeconfig_label(auth), " ".join(str(exc).split()))) from None
 
 
 def _in_cluster(configuration: Any) -> bool:
+    _client_module, k8s_config, config_exception = _kubernetes()
     try:
         k8s_config.load_incluster_config(client_configuration=configuration)
-    except ConfigException:
+    except config_exception:
         return False
     return True
 
@@ -151,6 +164,43 @@ def _refuse_cleartext(configuration: Any, auth: Mapping[str, Any]) -> None:
         )
 
 
+def _refuse_cleartext_direct(settings: DirectSettings, auth: Mapping[str, Any]) -> None:
+    """_refuse_cleartext for settings resolved without the client."""
+    source = "host" if auth.get("host") else "the server of %s" % _kubeconfig_label(auth)
+    scheme = urlsplit(settings.host).scheme.lower() if "://" in settings.host else ""
+    if scheme == "https":
+        return
+    if scheme != "http":
+        raise AuthOptionError("%s must be an https:// URL such as https://api.example.com:6443, got %r" % (source, settings.host))
+    if settings.has_credentials:
+        raise AuthOptionError(
+            "%s is plain http (%s): refusing to send credentials in cleartext; use https://" % (source, settings.host)
+        )
+
+
+def _set_impersonation(api_client: Any, auth: Mapping[str, Any]) -> None:
+    if auth.get("impersonate_user"):
+        api_client.set_default_header("Impersonate-User", auth["impersonate_user"])
+    if auth.get("impersonate_groups"):
+        # Same encoding as kubernetes.core: one comma-joined header.
+        api_client.set_default_header("Impersonate-Group", ",".join(auth["impersonate_groups"]))
+
+
+def _direct_client(auth: Mapping[str, Any]) -> Any:
+    settings = direct_settings(auth)
+    if settings is None:
+        return None
+    _refuse_cleartext_direct(settings, auth)
+    try:
+        source = "ca_cert / client_cert" if auth.get("ca_cert") or auth.get("client_cert") else _kubeconfig_label(auth)
+        api_client = DirectApiClient(settings, USER_AGENT, source)
+    except ValueError as exc:
+        # A CA or client certificate file the kubeconfig names that does not exist.
+        raise AuthOptionError("%s cannot be loaded: %s" % (_kubeconfig_label(auth), " ".join(str(exc).split()))) from None
+    _set_impersonation(api_client, auth)
+    return api_client
+
+
 def create_api_client(auth: Mapping[str, Any]) -> Any:
     """A ``kubernetes.client.ApiClient`` for the given connection options (None means unset).
 
@@ -159,6 +209,10 @@ def create_api_client(auth: Mapping[str, Any]) -> Any:
     """
     try:
         auth = validate_auth(auth)
+        direct = _direct_client(auth)
+        if direct is not None:
+            return direct
+        k8s_client = _kubernetes()[0]
         configuration = k8s_client.Configuration()
         _load_defaults(configuration, auth)
         _apply_overrides(configuration, auth)
@@ -167,9 +221,5 @@ def create_api_client(auth: Mapping[str, Any]) -> Any:
         raise KubeApiError(str(exc), reason="ConfigError") from None
     api_client = k8s_client.ApiClient(configuration)
     api_client.user_agent = USER_AGENT
-    if auth.get("impersonate_user"):
-        api_client.set_default_header("Impersonate-User", auth["impersonate_user"])
-    if auth.get("impersonate_groups"):
-        # Same encoding as kubernetes.core: one comma-joined header.
-        api_client.set_default_header("Impersonate-Group", ",".join(auth["impersonate_groups"]))
+    _set_impersonation(api_client, auth)
     return api_client

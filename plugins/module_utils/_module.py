@@ -11,7 +11,7 @@ lives here.
 from __future__ import annotations
 
 import copy
-import traceback
+import importlib.util
 from typing import Any, Callable, Dict, Mapping, Optional
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -23,12 +23,8 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._diff import make_di
 from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
 from ansible_collections.virt.kubevirt.plugins.module_utils._waiter import Waiter
 
-try:
-    import kubernetes  # noqa: F401  pylint: disable=unused-import
-
-    KUBERNETES_IMPORT_ERROR = None
-except ImportError:
-    KUBERNETES_IMPORT_ERROR = traceback.format_exc()
+# Found, not imported: with static credentials a task never imports the client (_direct_client.py).
+KUBERNETES_IMPORT_ERROR = None if importlib.util.find_spec("kubernetes") else "No module named 'kubernetes'"
 
 DEFAULT_WAIT_TIMEOUT = 120
 

@@ -1,11 +1,12 @@
 # Copyright (c) virt.kubevirt contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""One raw HTTP request through a kubernetes ApiClient, for client versions before and after 37.
+"""One raw HTTP request through the engine's API client.
 
-Versions up to 36 have the legacy ``call_api(resource_path, method, ...)``; 37 switched to
-``param_serialize`` + ``call_api(method, url, ...)``. Both keep the client's own auth handling
-(bearer token refresh, exec plugins), TLS and proxy setup.
+That is a DirectApiClient (urllib3 alone, for static credentials) or a kubernetes ApiClient of a
+version before or after 37: versions up to 36 have the legacy ``call_api(resource_path, method,
+...)``; 37 switched to ``param_serialize`` + ``call_api(method, url, ...)``. Both keep the client's
+own auth handling (bearer token refresh, exec plugins), TLS and proxy setup.
 """
 
 from __future__ import annotations
@@ -16,16 +17,28 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Optional, Sequence, Tuple, Union
 from urllib.parse import urlencode
 
+from ansible_collections.virt.kubevirt.plugins.module_utils._direct_client import DirectApiClient
 from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
 
 try:
     import urllib3
-    from kubernetes.client.exceptions import ApiException
 except ImportError:  # pragma: no cover - reported by the module base via missing_required_lib
     urllib3 = None
 
-    class ApiException(Exception):  # type: ignore[no-redef]
-        """Stand-in so this module imports without the kubernetes client."""
+
+class _NoApiException(Exception):
+    """Never raised: what ``except`` catches when the kubernetes client is not in use."""
+
+
+def _api_exception(api_client: Any) -> type:
+    """The client's ApiException, imported only when a kubernetes ApiClient is in use: importing
+    the client is the largest part of a task's start-up."""
+    if isinstance(api_client, DirectApiClient):
+        return _NoApiException
+    from kubernetes.client.exceptions import ApiException  # pylint: disable=import-outside-toplevel
+
+    return ApiException
+
 
 # Failures where the request never reached the server: always safe to retry.
 CONNECT_FAILED = "ConnectionFailed"
@@ -165,6 +178,11 @@ def _send_modern(api_client, method, url_path, headers, body, timeout):
     return response.status, response.response
 
 
+def _send_direct(api_client, method, url_path, headers, body, timeout):
+    raw = api_client.request(method, url_path, headers, body, timeout)
+    return raw.status, raw
+
+
 def _send_legacy(api_client, method, url_path, headers, body, timeout):
     # Legacy clients raise ApiException themselves for non-2xx answers.
     raw = api_client.call_api(
@@ -198,10 +216,13 @@ def send(
     """
     url_path = build_url_path(path, query)
     headers = _headers(content_type if body is not None else None)
-    sender = _send_modern if hasattr(api_client, "param_serialize") else _send_legacy
+    if isinstance(api_client, DirectApiClient):
+        sender = _send_direct
+    else:
+        sender = _send_modern if hasattr(api_client, "param_serialize") else _send_legacy
     try:
         status, raw = sender(api_client, method, url_path, headers, body, timeout)
-    except ApiException as exc:
+    except _api_exception(api_client) as exc:
         raise _from_api_exception(exc)
     except (OSError, urllib3.exceptions.HTTPError) as exc:
         raise _connection_error(exc)
