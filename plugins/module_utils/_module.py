@@ -14,13 +14,14 @@ import copy
 import importlib.util
 from typing import Any, Callable, Dict, Mapping, Optional
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, _load_params, missing_required_lib
 
 from ansible_collections.virt.kubevirt.plugins.module_utils._api import ResourceClient
 from ansible_collections.virt.kubevirt.plugins.module_utils._auth import auth_arg_spec, auth_params, secret_values
 from ansible_collections.virt.kubevirt.plugins.module_utils._client import create_api_client
 from ansible_collections.virt.kubevirt.plugins.module_utils._diff import make_diff
 from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
+from ansible_collections.virt.kubevirt.plugins.module_utils._validate_shape import relaxed, shape_problem
 from ansible_collections.virt.kubevirt.plugins.module_utils._waiter import Waiter
 
 # Found, not imported: with static credentials a task never imports the client (_direct_client.py).
@@ -48,7 +49,12 @@ class KubevirtModule:
 
     def __init__(self, argument_spec: Mapping[str, Any], wait: bool = True, **kwargs: Any) -> None:
         kwargs.setdefault("supports_check_mode", True)
-        self.ansible = AnsibleModule(argument_spec=build_argument_spec(argument_spec, wait), **kwargs)
+        spec = build_argument_spec(argument_spec, wait)
+        # AnsibleModule crashes on `cpu: 2` and leaves nested "dictionary requested" unnamed.
+        problem = shape_problem(spec, _load_params())
+        if problem:
+            AnsibleModule(argument_spec=relaxed(spec, problem[0]), **kwargs).fail_json(msg=problem[1])
+        self.ansible = AnsibleModule(argument_spec=spec, **kwargs)
         if KUBERNETES_IMPORT_ERROR:
             self.ansible.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
         # The token sent is stripped of surrounding whitespace: mask that form too, not only the given one.

@@ -17,7 +17,8 @@ def is_quantity(value: Any) -> bool:
         return False
     if isinstance(value, (int, float)):
         return value >= 0
-    return isinstance(value, str) and bool(_QUANTITY.match(value.strip())) and not value.strip().startswith("-")
+    # fullmatch, not strip(): "1Gi\n" would be sent as is and fail on the server.
+    return isinstance(value, str) and bool(_QUANTITY.fullmatch(value)) and not value.startswith("-")
 
 
 def quantity_error(option: str, value: Any) -> str:

@@ -24,6 +24,7 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._merge import (
 )
 from ansible_collections.virt.kubevirt.plugins.module_utils._quantity import is_quantity, quantity_error
 from ansible_collections.virt.kubevirt.plugins.module_utils._resources import VIRTUAL_MACHINE
+from ansible_collections.virt.kubevirt.plugins.module_utils._validate import invalid
 
 try:
     import yaml
@@ -35,11 +36,6 @@ CLOUD_INIT_VOLUME = "cloudinitdisk"
 PROPAGATION_METHODS = {"no_cloud": "noCloud", "qemu_guest_agent": "qemuGuestAgent"}
 INSTANCETYPE_KINDS = ("VirtualMachineClusterInstancetype", "VirtualMachineInstancetype")
 PREFERENCE_KINDS = ("VirtualMachineClusterPreference", "VirtualMachinePreference")
-
-
-def invalid(option: str, message: str) -> KubeApiError:
-    """Bad module input: same exception as API failures, so it maps to fail_json the same way."""
-    return KubeApiError("%s: %s" % (option, message), reason="InvalidArgument")
 
 
 def _compact(mapping: Mapping[str, Any]) -> Dict[str, Any]:

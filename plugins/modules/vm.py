@@ -629,6 +629,7 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._resources import (
     VIRTUAL_MACHINE_INSTANCE,
     VIRTUAL_MACHINE_SUBRESOURCES,
 )
+from ansible_collections.virt.kubevirt.plugins.module_utils._validate_vm import check_restart, validate_vm_params
 from ansible_collections.virt.kubevirt.plugins.module_utils._vm_options import VM_ARGUMENT_SPEC
 from ansible_collections.virt.kubevirt.plugins.module_utils._vm_spec import build_vm, data_volume_names, declared_paths, invalid
 from ansible_collections.virt.kubevirt.plugins.module_utils._vm_status import vmi_summary
@@ -659,6 +660,9 @@ def present(module: KubevirtModule) -> Dict[str, Any]:
     desired = build_vm(p)  # bad input fails here, before any request
     client = module.client
     name, namespace = p["name"], p["namespace"]
+    if p["restart"] and not p["run_strategy"]:
+        # A stopped VM cannot be restarted: say so before the apply writes anything.
+        check_restart(p, _run_strategy(client.get(VIRTUAL_MACHINE, name, namespace)))
 
     outcome = ensure_applied(client, VIRTUAL_MACHINE, desired, namespace, declared=declared_paths(p))
     live, vm = outcome.before, outcome.after
@@ -729,6 +733,7 @@ def absent(module: KubevirtModule) -> Dict[str, Any]:
 
 
 def run(module: KubevirtModule) -> Dict[str, Any]:
+    validate_vm_params(module.params)  # every option checked before any request
     return present(module) if module.params["state"] == "present" else absent(module)
 
 

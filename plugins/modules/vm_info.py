@@ -166,6 +166,7 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._module import Kubev
 from ansible_collections.virt.kubevirt.plugins.module_utils._predicates import condition_predicate
 from ansible_collections.virt.kubevirt.plugins.module_utils._query import run_query
 from ansible_collections.virt.kubevirt.plugins.module_utils._resources import VIRTUAL_MACHINE, VIRTUAL_MACHINE_INSTANCE
+from ansible_collections.virt.kubevirt.plugins.module_utils._validate_vm import validate_vm_info_params
 from ansible_collections.virt.kubevirt.plugins.module_utils._vm_status import join_vmis
 
 ARGUMENT_SPEC: Dict[str, Any] = {
@@ -251,6 +252,7 @@ def _wait(module: KubevirtModule, vms: List[Dict[str, Any]], scopes: List[Option
 
 def run(module: KubevirtModule) -> Dict[str, Any]:
     params = module.params
+    validate_vm_info_params(params)  # before any request: a bad selector or name is not a 400 or 404
     client = module.client
     scopes = _scopes(params)
     vms = _read_vms(client, params, scopes)

@@ -229,8 +229,10 @@ def test_restart_replaces_the_vmi(runner, namespace, kube):
 
 
 def test_restart_refused_by_kubevirt_fails_with_its_message(runner, namespace):
-    assert not runner.run("vm", _vm_args(namespace, run_strategy="Halted", wait=True)).failed
-    run = runner.run("vm", _vm_args(namespace, run_strategy="Halted", restart=True))
+    # A Manual VM that was never started has no VMI (Halted is refused before any request,
+    # see test_vm_validation.py).
+    assert not runner.run("vm", _vm_args(namespace, run_strategy="Manual", wait=True)).failed
+    run = runner.run("vm", _vm_args(namespace, run_strategy="Manual", restart=True))
     assert run.failed, run
     assert "Restart of VirtualMachine %s/vm1 refused" % namespace in run.msg
     assert "Halted does not support manual restart requests" in run.msg or "not running" in run.msg

@@ -152,13 +152,12 @@ def test_restart_calls_the_subresource(run_module, api_server):
 
 
 def test_restart_refused_by_kubevirt_fails(run_module, api_server, api_error):
-    run_module(vm_module.main, dict(ARGS, run_strategy="Halted"))
-    api_server.fail("PUT", RESTART, api_error(409, "Conflict", "Halted does not support manual restart requests"))
-    result, failed = run_module(vm_module.main, dict(ARGS, run_strategy="Halted", restart=True))
+    # (A Halted VM is refused before any request: see tests/integration/test_vm_validation.py.)
+    run_module(vm_module.main, dict(ARGS, run_strategy="Manual"))
+    api_server.fail("PUT", RESTART, api_error(409, "Conflict", "VM is not running"))
+    result, failed = run_module(vm_module.main, dict(ARGS, run_strategy="Manual", restart=True))
     assert failed
-    assert result["msg"] == (
-        "Restart of VirtualMachine ns/vm1 refused: 409 Conflict: Halted does not support manual restart requests"
-    )
+    assert result["msg"] == "Restart of VirtualMachine ns/vm1 refused: 409 Conflict: VM is not running"
 
 
 def test_restart_is_skipped_when_the_task_starts_the_vm(run_module, api_server):
