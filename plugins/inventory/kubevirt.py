@@ -234,6 +234,7 @@ import gc
 import hashlib
 import importlib.util
 import json
+import os
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
@@ -265,6 +266,7 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._inventory_options i
     TEMPLATED_OPTIONS,
     OptionError,
     canonical,
+    check_env_booleans,
     check_values,
     option_names,
     render_values,
@@ -544,6 +546,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 entry = self._checked_entry(index, entry, spec)
             params = {key: value for key, value in top_level.items() if value is not None}
             params.update({key: value for key, value in entry.items() if value is not None})
+            try:
+                check_env_booleans(params, spec, os.environ)
+            except OptionError as exc:
+                raise AnsibleParserError(str(exc)) from None
             result = validator.validate(params)
             if result.error_messages:
                 raise AnsibleParserError((where % index if where else "") + result.error_messages[0])

@@ -145,6 +145,18 @@ def check_values(values: Mapping[str, Any], definitions: Mapping[str, Mapping[st
             check_text(label, value)
 
 
+def check_env_booleans(params: Mapping[str, Any], spec: Mapping[str, Mapping[str, Any]], environ: Mapping[str, str]) -> None:
+    """Booleans the argument spec would read from K8S_AUTH_* variables, named with the variable."""
+    for name, definition in spec.items():
+        fallback = definition.get("fallback")
+        if definition.get("type") != "bool" or params.get(name) is not None or not fallback:
+            continue
+        for variable in fallback[1]:
+            if variable in environ:
+                check_bool("%s (from %s)" % (name, variable), environ[variable])
+                break
+
+
 def render_values(values: Dict[str, Any], render: Render, where: str = "") -> Dict[str, Any]:
     """``values`` with the templated options rendered; others untouched."""
     rendered = dict(values)

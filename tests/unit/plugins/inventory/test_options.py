@@ -164,6 +164,16 @@ def test_the_host_from_k8s_auth_host_is_named(tmp_path, reads, monkeypatch):
     assert reads.clients == []
 
 
+def test_a_non_boolean_k8s_auth_verify_ssl_is_named(tmp_path, reads, monkeypatch):
+    monkeypatch.setenv("K8S_AUTH_VERIFY_SSL", "maybe")
+    message = failure(tmp_path, {"host": SERVER, "api_key": "t"})
+    assert message == "validate_certs (from K8S_AUTH_VERIFY_SSL) must be true or false, got 'maybe'"
+    assert reads.clients == []
+    # The file's value wins over the variable, as for every option.
+    parse(tmp_path, {"host": SERVER, "api_key": "t", "validate_certs": True})
+    assert reads.clients[-1].configuration.verify_ssl is True
+
+
 def test_a_bad_second_cluster_fails_before_the_first_is_read(tmp_path, reads):
     message = failure(tmp_path, {"kubeconfig": reads.kubeconfig, "connections": [
         {"context": "a", "name": "one"},
