@@ -96,6 +96,8 @@ def check_bool(label: str, value: Any) -> bool:
 
 
 def check_text(label: str, value: Any) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)  # name: 2024 is the string "2024", as ansible-core converts it
     if not isinstance(value, str):
         raise OptionError("%s must be a string, got %s" % (label, _short(value)))
     if not value.strip():
@@ -137,6 +139,9 @@ def check_values(values: Mapping[str, Any], definitions: Mapping[str, Mapping[st
             check_namespaces(label, value)
         elif name == "label_selector":
             check_selector(label, value)
+        elif name == "exclude_host_vars" and isinstance(value, list):
+            for index, pattern in enumerate(value):
+                check_text("%s[%d]" % (label, index), pattern)
         elif kind in _BOOL_TYPES:
             check_bool(label, value)
         elif kind in _TEXT_TYPES and name not in _MAY_BE_EMPTY:

@@ -120,6 +120,8 @@ ROWS = [
     ({"name": ""}, "name is empty"),
     ({"network_name": ""}, "network_name is empty"),
     ({"connections": [{"context": ""}]}, ENTRY + ".context is empty"),
+    ({"connections": [{"context": ["a"]}]}, ENTRY + ".context must be a string, got ['a']"),
+    ({"exclude_host_vars": ["vm_*", " "]}, "exclude_host_vars[1] is empty"),
     ({"namespaces": ["Web_Prod"]}, re.compile(r"namespaces\[0\] must be a namespace name \(lowercase letters, digits and '-', .*got 'Web_Prod'")),
     ({"namespaces": "apps,-bad"}, re.compile(r"namespaces\[1\] must be a namespace name .*got '-bad'")),
     ({"namespaces": ["a" * 64]}, "namespaces[0] must be a namespace name"),
