@@ -12,11 +12,12 @@ OptionError with one line that names the option (and the ``connections`` entry).
 from __future__ import annotations
 
 import difflib
-import re
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Sequence
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
+from ansible_collections.virt.kubevirt.plugins.module_utils._validate import check_dns_label
 from ansible_collections.virt.kubevirt.plugins.module_utils._inventory_selector import (
     SelectorError,
     check_label_selector,
@@ -35,8 +36,6 @@ _BOOL_TYPES = ("bool", "boolean")
 _TEXT_TYPES = ("str", "string", "path", "tmppath", "tmp", "pathspec")
 # Empty on purpose for some users; api_key has its own message in _auth.
 _MAY_BE_EMPTY = ("cache_prefix", "api_key")
-_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_NAMESPACE_RULE = "lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
 
 Render = Callable[[str, Any], Any]
 
@@ -114,8 +113,10 @@ def check_namespaces(label: str, value: Any) -> List[str]:
     if not value:
         raise OptionError("%s is empty: list namespaces, or leave it out to read all namespaces" % label)
     for index, name in enumerate(value):
-        if not isinstance(name, str) or len(name) > 63 or not _NAMESPACE.match(name):
-            raise OptionError("%s[%d] must be a namespace name (%s), got %s" % (label, index, _NAMESPACE_RULE, _short(name)))
+        try:
+            check_dns_label("%s[%d]" % (label, index), name)
+        except KubeApiError as err:
+            raise OptionError(err.message) from None
     return list(value)
 
 

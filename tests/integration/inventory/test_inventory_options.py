@@ -35,7 +35,7 @@ def web(objects):
         ({"namespace": "apps"}, "unknown option namespace (did you mean namespaces?)"),
         ({"connections": [{"namespace": "apps"}]}, "connections[0]: unknown option namespace (did you mean namespaces?)"),
         ({"label_selector": "app=web,"}, "label_selector 'app=web,' is not a valid label selector"),
-        ({"namespaces": ["Web_Prod"]}, "namespaces[0] must be a namespace name"),
+        ({"namespaces": ["Web_Prod"]}, "namespaces[0]: must be lowercase letters, digits and '-'"),
         ({"host_format": "{name!x}"}, "host_format '{name!x}' is not a valid format string"),
         ({"use_service": "maybe"}, "use_service must be true or false"),
         ({"context": " "}, "context is empty"),
