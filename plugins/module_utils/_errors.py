@@ -81,6 +81,8 @@ class KubeApiError(Exception):
         # Set by the engine: how many times the request was sent, and "METHOD /path" of it.
         self.attempts: Optional[int] = None
         self.request: Optional[str] = None
+        # A 410 for an expired list continue token carries one to read the rest (inconsistently).
+        self.continue_token: Optional[str] = None
 
     @classmethod
     def from_response(
@@ -107,7 +109,7 @@ class KubeApiError(Exception):
         if not message:
             text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
             message = (text.strip() if isinstance(text, str) and text.strip() else None) or http_reason or "request failed"
-        return cls(
+        error = cls(
             message=message,
             status=decoded.get("code") or status,
             reason=decoded.get("reason") or http_reason,
@@ -115,6 +117,10 @@ class KubeApiError(Exception):
             retry_after=parse_retry_after(headers),
             details=details,
         )
+        metadata = decoded.get("metadata") if isinstance(decoded.get("metadata"), dict) else {}
+        if isinstance(metadata.get("continue"), str) and metadata["continue"]:
+            error.continue_token = metadata["continue"]
+        return error
 
     @classmethod
     def from_api_exception(cls, exc: Any) -> "KubeApiError":

@@ -84,3 +84,36 @@ def test_dropped_connections_give_up_after_bounded_tries(cluster, inventory, fau
     assert "cluster lab (%s): " % cluster.url in run.stderr and "after 5 tries" in run.stderr, run.stderr
     assert "(request: GET %s" % VMS in run.stderr
     assert statuses(run, VMS) == [0] * 5
+
+
+def test_history_compacted_between_pages_still_lists_every_vm(cluster_factory, inventory):
+    """The continue token of page 1 expires (410) while page 2 is on its way."""
+    import threading
+    import time
+
+    seeded = cluster_factory("--seed-vms", "1100", "--seed-namespaces", "20")
+    # Every VM page is delayed, so the compaction lands after page 1 and before page 2 is read.
+    seeded.set_faults("latency=2s;verb=list;path=%s" % VMS)
+    source = inventory.source({"kubeconfig": seeded.kubeconfig, "context": "local", "use_service": False,
+                               "include_stopped": True})
+    mark = seeded.mark()
+    done = threading.Event()
+
+    def compact_after_first_page():
+        while not done.is_set():
+            if any(r["path"] == VMS and r["status"] == 200 for r in seeded.requests(since=mark)):
+                seeded.compact()
+                return
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=compact_after_first_page)
+    watcher.start()
+    try:
+        run = inventory.run(seeded, source)
+    finally:
+        done.set()
+        watcher.join()
+    pages = statuses(run, VMS)
+    assert 410 in pages, run
+    assert run.returncode == 0, run
+    assert len(run.hostvars) == 1100
