@@ -44,6 +44,16 @@ def build_argument_spec(own: Mapping[str, Any], wait: bool = True) -> Dict[str, 
     return spec
 
 
+def _raw_params() -> Dict[str, Any]:
+    """The task's arguments before AnsibleModule converts them; {} when there are none to read
+    (ansible-test's argument spec introspection), so AnsibleModule reports that itself."""
+    try:
+        params = _load_params()
+    except Exception:  # pylint: disable=broad-exception-caught
+        return {}
+    return params if isinstance(params, dict) else {}
+
+
 class KubevirtModule:
     """Thin wrapper over AnsibleModule with the engine wired in."""
 
@@ -51,7 +61,7 @@ class KubevirtModule:
         kwargs.setdefault("supports_check_mode", True)
         spec = build_argument_spec(argument_spec, wait)
         # AnsibleModule crashes on `cpu: 2` and leaves nested "dictionary requested" unnamed.
-        problem = shape_problem(spec, _load_params())
+        problem = shape_problem(spec, _raw_params())
         if problem:
             AnsibleModule(argument_spec=relaxed(spec, problem[0]), **kwargs).fail_json(msg=problem[1])
         self.ansible = AnsibleModule(argument_spec=spec, **kwargs)

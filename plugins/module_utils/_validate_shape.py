@@ -28,7 +28,14 @@ def _example(name: str, spec: Mapping[str, Any]) -> str:
     return "%s: [%s]" % (name, shape) if spec.get("type") == "list" else "%s: %s" % (name, shape)
 
 
-def _shown(value: Any) -> str:
+def has_secret(spec: Mapping[str, Any]) -> bool:
+    """Whether any sub-option is no_log: then a wrong value is never shown (it may be the secret)."""
+    return any(sub.get("no_log") or has_secret(sub) for sub in (spec.get("options") or {}).values())
+
+
+def _shown(value: Any, secret: bool = False) -> str:
+    if secret:
+        return "a %s" % type(value).__name__
     text = repr(value)
     return "%s (%s)" % (text if len(text) <= 40 else text[:37] + "...", type(value).__name__)
 
@@ -59,22 +66,23 @@ def _check_options(path: str, options: Mapping[str, Any], value: Mapping[str, An
 
 def _check(path: str, spec: Mapping[str, Any], value: Any) -> Optional[str]:
     name = path.rsplit(".", 1)[-1]
+    secret = has_secret(spec)
     if spec.get("type") == "list":
         if not isinstance(value, list):
             return "%s must be a list of dictionaries (each %s), for example %s; got %s" % (
-                path, _expected(spec), _example(name, spec), _shown(value))
+                path, _expected(spec), _example(name, spec), _shown(value, secret))
         for index, item in enumerate(value):
             converted = _as_dict(item)
             where = "%s[%d]" % (path, index)
             if converted is None:
-                return "%s must be %s, got %s" % (where, _expected(spec), _shown(item))
+                return "%s must be %s, got %s" % (where, _expected(spec), _shown(item, secret))
             problem = _check_options(where, spec["options"], converted)
             if problem:
                 return problem
         return None
     converted = _as_dict(value)
     if converted is None:
-        return "%s must be %s, for example %s; got %s" % (path, _expected(spec), _example(name, spec), _shown(value))
+        return "%s must be %s, for example %s; got %s" % (path, _expected(spec), _example(name, spec), _shown(value, secret))
     return _check_options(path, spec["options"], converted)
 
 
@@ -98,5 +106,8 @@ def relaxed(argument_spec: Mapping[str, Any], option: str) -> Dict[str, Any]:
     """The spec with ``option`` accepting anything, so AnsibleModule can start and report the problem."""
     spec: Dict[str, Any] = copy.deepcopy(dict(argument_spec))
     kept: List[str] = ["aliases", "no_log"]
-    spec[option] = dict({key: spec[option][key] for key in kept if key in spec[option]}, type="raw")
+    loose = dict({key: spec[option][key] for key in kept if key in spec[option]}, type="raw")
+    if has_secret(spec[option]):
+        loose["no_log"] = True  # the value may hold the secret its sub-options would have masked
+    spec[option] = loose
     return spec

@@ -40,11 +40,13 @@ attributes:
     support: full
 options:
   name:
-    description: Name of the VirtualMachine.
+    description:
+      - Name of the VirtualMachine, a lowercase RFC 1123 name of at most 63 characters (KubeVirt
+        also uses it as the value of the label C(kubevirt.io/domain)).
     type: str
     required: true
   namespace:
-    description: Namespace of the VirtualMachine.
+    description: Namespace of the VirtualMachine (an RFC 1123 label).
     type: str
     required: true
   state:
@@ -57,7 +59,8 @@ options:
     default: present
   labels:
     description:
-      - Labels of the VirtualMachine object.
+      - Labels of the VirtualMachine object. Keys and values must be valid Kubernetes label keys
+        and values; values are strings (quote numbers and booleans in YAML).
       - The labels this module manages become exactly these; labels it set before and no longer
         listed are removed (V({}) removes them all). Labels set by other tools stay.
       - When omitted, the labels stay as they are.
@@ -93,7 +96,10 @@ options:
         C(virtctl restart)), for example to apply changes that need a reboot.
       - Always reports a change. Skipped when this task created the VM or started it by changing
         O(run_strategy), since its VMI is then new anyway.
-      - If the VM is not running, KubeVirt refuses the restart and the task fails with KubeVirt's message.
+      - A VM whose run strategy (given in O(run_strategy), else its current one) is V(Halted) or V(Once)
+        cannot be restarted (KubeVirt refuses it, C(virtctl restart) too), so the task fails before
+        anything is written. For other VMs that are not running, for example a stopped V(Manual) one,
+        KubeVirt refuses the restart and the task fails with KubeVirt's message.
       - With O(wait), waits for a new VMI to be running and ready.
     type: bool
     default: false
@@ -141,6 +147,7 @@ options:
   cpu:
     description:
       - CPU topology (C(spec.template.spec.domain.cpu)). Suboptions left out are not set.
+      - Each count is from 1 to 4294967295.
       - When omitted, the CPU topology stays as it is.
     type: dict
     suboptions:
@@ -155,7 +162,7 @@ options:
         type: int
   memory:
     description:
-      - Guest memory as a Kubernetes quantity, for example V(2Gi) (C(spec.template.spec.domain.memory.guest)).
+      - Guest memory as a Kubernetes quantity more than zero, for example V(2Gi) (C(spec.template.spec.domain.memory.guest)).
       - When omitted, the memory stays as it is.
     type: str
   disks:
@@ -169,7 +176,9 @@ options:
     elements: dict
     suboptions:
       name:
-        description: Disk and volume name.
+        description:
+          - Disk and volume name, an RFC 1123 label unique among the disks. C(cloudinitdisk) is
+            reserved for O(cloud_init).
         type: str
         required: true
       type:
@@ -178,13 +187,17 @@ options:
         choices: [disk, cdrom, lun]
         default: disk
       bus:
-        description: Bus, for example V(virtio), V(sata) or V(scsi). KubeVirt picks one when omitted.
+        description:
+          - Bus, one of V(virtio), V(sata), V(scsi) or V(usb) (not V(virtio) for a V(cdrom)).
+            KubeVirt picks one when omitted.
         type: str
       boot_order:
-        description: Boot order (1 boots first).
+        description: Boot order (1 boots first); each disk needs a different one.
         type: int
       container_disk:
-        description: Container image holding the disk (ephemeral C(containerDisk) volume).
+        description:
+          - Container image holding the disk (ephemeral C(containerDisk) volume), without a scheme,
+            for example V(quay.io/containerdisks/fedora:41).
         type: str
       pvc:
         description: Name of an existing PersistentVolumeClaim in the VM's namespace.
@@ -196,13 +209,15 @@ options:
         type: dict
         suboptions:
           name:
-            description: DataVolume name. Defaults to C(<vm name>-<disk name>).
+            description: DataVolume name, unique among the disks. Defaults to C(<vm name>-<disk name>).
             type: str
           url:
-            description: Import from this HTTP(S) URL.
+            description: Import from this C(http://) or C(https://) URL.
             type: str
           registry:
-            description: Import from a container registry, for example V(docker://quay.io/containerdisks/fedora:41).
+            description:
+              - Import from a container registry; the image starts with C(docker://) (or
+                C(oci-archive://)), for example V(docker://quay.io/containerdisks/fedora:41).
             type: str
           clone_pvc:
             description: Clone an existing PVC.
@@ -231,7 +246,7 @@ options:
             type: bool
             default: false
           size:
-            description: Requested size, for example V(30Gi). Required unless cloning a PVC or using a DataSource.
+            description: Requested size, more than zero, for example V(30Gi). Required unless cloning a PVC or using a DataSource.
             type: str
           storage_class:
             description: Storage class. The cluster default when omitted.
@@ -247,14 +262,15 @@ options:
             choices: [Filesystem, Block]
   networks:
     description:
-      - Network interfaces, in order. An entry without O(networks[].network_name) is the pod network.
+      - Network interfaces, in order. An entry without O(networks[].network_name) is the pod network;
+        a VM has at most one.
       - When given, the VM's interfaces and networks are exactly these (V([]) removes them all).
       - When omitted, the networks stay as they are (on a new VM, KubeVirt attaches the pod network by default).
     type: list
     elements: dict
     suboptions:
       name:
-        description: Interface and network name.
+        description: Interface and network name (letters, digits, C(-) and C(_)), unique among the networks.
         type: str
         required: true
       network_name:
@@ -265,10 +281,10 @@ options:
         type: str
         choices: [masquerade, bridge, sriov]
       mac_address:
-        description: Fixed MAC address.
+        description: Fixed unicast MAC address, for example V(02:00:00:00:00:01); unique among the networks.
         type: str
       model:
-        description: NIC model, for example V(virtio) or V(e1000e).
+        description: NIC model, one of V(e1000), V(e1000e), V(igb), V(ne2k_pci), V(pcnet), V(rtl8139) or V(virtio).
         type: str
       ports:
         description: Ports forwarded on a V(masquerade) interface.
@@ -276,7 +292,7 @@ options:
         elements: dict
         suboptions:
           port:
-            description: Port number.
+            description: Port number, from 1 to 65535.
             type: int
             required: true
           protocol:
@@ -284,7 +300,7 @@ options:
             type: str
             choices: [TCP, UDP]
           name:
-            description: Port name.
+            description: Port name, an IANA service name such as V(ssh) (at most 15 characters).
             type: str
   cloud_init:
     description:
@@ -295,14 +311,14 @@ options:
     suboptions:
       user_data:
         description:
-          - Inline user data, usually a C(#cloud-config) document.
+          - Inline user data, usually a C(#cloud-config) document, which must then be a YAML mapping.
           - It is stored in the VM object; put passwords and other secrets in O(cloud_init.user_data_secret) instead.
         type: str
       user_data_secret:
         description: Name of a Secret holding the user data (key C(userdata)).
         type: str
       network_data:
-        description: Inline network data (netplan v2 / network-config).
+        description: Inline network data (netplan v2 / network-config), a YAML mapping.
         type: str
       network_data_secret:
         description: Name of a Secret holding the network data (key C(networkdata)).
@@ -311,6 +327,8 @@ options:
         description:
           - SSH public keys added to the C(ssh_authorized_keys) of the user data (a new C(#cloud-config)
             document when O(cloud_init.user_data) is omitted).
+          - Each is one public key line (C(ssh-rsa), C(ssh-ed25519), C(ecdsa-sha2-*), C(sk-*));
+            a private key fails the task without being shown.
         type: list
         elements: str
   ssh_key_secrets:
@@ -355,7 +373,7 @@ options:
     type: str
     choices: [None, LiveMigrate, LiveMigrateIfPossible, External]
   termination_grace_period:
-    description: Seconds the guest gets to shut down (C(spec.template.spec.terminationGracePeriodSeconds)).
+    description: Seconds (0 or more) the guest gets to shut down (C(spec.template.spec.terminationGracePeriodSeconds)).
     type: int
   spec:
     description:
@@ -377,7 +395,7 @@ options:
         choices: [Background, Foreground, Orphan]
         default: Background
       gracePeriodSeconds:
-        description: Override of the termination grace period for the deletion.
+        description: Override of the termination grace period for the deletion, 0 or more seconds.
         type: int
   force:
     description:
@@ -387,6 +405,8 @@ options:
     type: bool
     default: false
 notes:
+  - Every option is checked before any request, so a mistake fails the task with one line naming
+    the option (for example C(disks[1] (data).bus)) and what it expects, and nothing is written.
   - A task changes only what its options cover. On an existing VM, every option the task omits
     keeps its current value, whatever earlier tasks set; an option the task gives is
     authoritative for the fields it builds, and what this module set there earlier but the

@@ -36,14 +36,17 @@ options:
       - Name of the VM. Without O(namespace) or O(namespaces), VMs of that name in every namespace are returned.
     type: str
   namespace:
-    description: Namespace to read. Omit it (and O(namespaces)) to read all namespaces.
+    description:
+      - Namespace to read. Omit it (and O(namespaces)) to read all namespaces; an empty string fails.
     type: str
   namespaces:
     description: Several namespaces to read, one list request each.
     type: list
     elements: str
   label_selectors:
-    description: Label selectors the VMs must match, for example V(app=web) or V(tier in (db,cache)).
+    description:
+      - Label selectors the VMs must match, for example V(app=web) or V(tier in (db,cache)).
+      - Their syntax, keys and values are checked before any request.
     type: list
     elements: str
     default: []

@@ -67,6 +67,7 @@ def test_connection_mistakes_name_the_option(runner, namespace, tmp_path):
     rows = [
         ({"kubeconfig": str(not_yaml)}, "is not a YAML kubeconfig"),
         ({"kubeconfig": str(a_list)}, "kubeconfig"),
+        ({"kubeconfig": [1, 2]}, "kubeconfig must be the path of a kubeconfig file or the kubeconfig content"),
         ({"kubeconfig": str(tmp_path / "missing")}, "kubeconfig"),
         ({"api_key": "abc\ndef"}, "api_key must be one line of printable characters"),
         ({"proxy": "proxy.example.com:3128"}, "proxy must be a URL"),

@@ -124,7 +124,8 @@ CASES = [
     ("ports-on-bridge", {"networks": [_net(binding="bridge", ports=[{"port": 22}])]}, "networks[0] (default).ports: port forwarding needs binding masquerade"),
     # -- cloud-init and SSH keys
     ("user-data-bad-yaml", {"cloud_init": {"user_data": "#cloud-config\nusers: [fedora\n"}}, "cloud_init.user_data: is not valid YAML at line"),
-    ("user-data-list", {"cloud_init": {"user_data": "#cloud-config\n- a\n- b\n"}}, "cloud_init.user_data: must be a YAML mapping (a #cloud-config document), got a list"),
+    ("user-data-list", {"cloud_init": {"user_data": "#cloud-config\n- a\n- b\n"}},
+     "cloud_init.user_data: must be a YAML mapping (a #cloud-config document), got a list"),
     ("user-data-empty", {"cloud_init": {"user_data": "  "}}, "cloud_init.user_data: must not be empty"),
     ("user-data-nul", {"cloud_init": {"user_data": "#!/bin/sh\necho \x00\n"}}, "cloud_init.user_data: must not contain control characters"),
     ("network-data-bad-yaml", {"cloud_init": {"network_data": "version: 2\nethernets: {eth0: [\n"}}, "cloud_init.network_data: is not valid YAML"),
