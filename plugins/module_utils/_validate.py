@@ -246,6 +246,8 @@ def check_yaml(option: str, text: Any, what: str) -> Any:
         where = " at line %d column %d" % (mark.line + 1, mark.column + 1) if mark else ""
         problem = getattr(exc, "problem", None) or "parse error"
         raise invalid(option, "is not valid YAML%s (%s); %s must be a YAML mapping" % (where, problem, what)) from None
+    if document is None:
+        return {}  # only comments, such as a bare "#cloud-config": an empty document is valid
     if not isinstance(document, dict):
         raise invalid(option, "must be a YAML mapping (%s), got a %s" % (what, type(document).__name__))
     return document
@@ -256,7 +258,8 @@ def check_ssh_public_key(option: str, value: Any) -> str:
     if isinstance(value, str) and "PRIVATE KEY" in value:
         # Never echo it: the value is a secret that must not reach the VM object.
         raise invalid(option, "is a private key; give the public key (the .pub file) instead")
-    check_text(option, value)
+    # A key from a YAML block scalar or a file ends in a newline: that one is fine.
+    check_text(option, value.strip() if isinstance(value, str) else value)
     fields: List[str] = value.split()
     for index, field in enumerate(fields[:-1]):
         if field in SSH_KEY_TYPES and _BASE64.match(fields[index + 1]):

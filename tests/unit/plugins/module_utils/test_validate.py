@@ -178,11 +178,13 @@ def test_yaml_documents():
     _fails(v.check_yaml, "ud", "#cloud-config\nusers: [a\n", "a doc", match=r"^ud: is not valid YAML at line \d+ column \d+")
     _fails(v.check_yaml, "ud", "#cloud-config\n- a\n", "a doc", match=r"must be a YAML mapping \(a doc\), got a list")
     _fails(v.check_yaml, "nd", "plain words", "network-config", match="got a str")
+    assert v.check_yaml("ud", "#cloud-config\n", "a doc") == {}
 
 
 @pytest.mark.parametrize("key", [
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG user@host", "ssh-rsa AAAAB3NzaC1yc2E=", "ecdsa-sha2-nistp256 AAAAE2VjZHNh x",
     "sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29t k", 'from="10.0.0.0/8" ssh-ed25519 AAAAC3Nza c',
+    "ssh-ed25519 AAAAC3Nza from-a-file\n",
 ])
 def test_ssh_public_keys_accepted(key):
     assert v.check_ssh_public_key("k", key) == key.strip()
