@@ -12,7 +12,7 @@ shift
 dirs=()
 while (($#)) && [[ $1 != -* ]]; do dirs+=("$1"); shift; done
 for dir in "${dirs[@]}"; do
-  if [[ ! -d "$dir" ]]; then
+  if [[ ! -e "$dir" ]]; then
     exit_no_tests "$dir does not exist: no $name tests yet"
   fi
 done

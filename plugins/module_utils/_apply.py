@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 from ansible_collections.virt.kubevirt.plugins.module_utils._diff import has_difference
 from ansible_collections.virt.kubevirt.plugins.module_utils._merge import Declared, carry_forward, needs_apply
@@ -55,8 +55,12 @@ def ensure_applied(
     desired: Dict[str, Any],
     namespace: Optional[str] = None,
     declared: Optional[Declared] = None,
+    before_write: Optional[Callable[[Optional[Dict[str, Any]], Dict[str, Any]], None]] = None,
 ) -> ApplyOutcome:
     """Server-side apply ``desired`` if, and only if, it changes the live object.
+
+    ``before_write(live, desired)`` runs only when there is something to apply, before the dry
+    run (also in check mode): checks that cost requests, such as references to other objects.
 
     ``declared`` None: ``desired`` is the whole truth, fields we applied before and no longer
     send are removed. Otherwise only the ``declared`` paths are; everything else we own keeps
@@ -65,11 +69,12 @@ def ensure_applied(
     the 409 makes us read again and rebuild (bounded), instead of writing old values back.
     Unchanged objects cost one GET. In check mode (a dry-run client) the preview is the answer.
     """
-    return retry_on_conflict(lambda: _apply_once(client, ref, desired, namespace, declared))
+    return retry_on_conflict(lambda: _apply_once(client, ref, desired, namespace, declared, before_write))
 
 
 def _apply_once(
-    client: Any, ref: ResourceRef, desired: Dict[str, Any], namespace: Optional[str], declared: Optional[Declared]
+    client: Any, ref: ResourceRef, desired: Dict[str, Any], namespace: Optional[str], declared: Optional[Declared],
+    before_write: Optional[Callable[[Optional[Dict[str, Any]], Dict[str, Any]], None]] = None,
 ) -> ApplyOutcome:
     name = desired["metadata"]["name"]
     live = client.get(ref, name, namespace)
@@ -79,6 +84,8 @@ def _apply_once(
             desired = with_resource_version(desired, live)
     if not needs_apply(desired, live, client.field_manager):
         return ApplyOutcome(False, live, live)
+    if before_write is not None:
+        before_write(live, desired)
     preview = client.apply(ref, desired, namespace, dry_run=True)
     if live is not None and not has_difference(live, preview):
         return ApplyOutcome(False, live, live)

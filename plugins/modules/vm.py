@@ -22,10 +22,13 @@ description:
   - The module first compares the wanted object with the live one, so an unchanged re-run sends
     no write at all (one GET of the VM and one of its VMI) and reports RV(ignore:changed=false).
   - A change is first sent as a server-side dry run, so the API server and KubeVirt's webhooks
-    validate it (strict field validation, instancetype lookup, quantities) before anything is
-    written; a rejected change writes nothing.
+    validate it (strict field validation, quantities, devices) before anything is written; a
+    rejected change writes nothing.
+  - A new or changed O(instancetype) or O(preference) is looked up first; one that does not exist
+    fails the task before any write, with close names as suggestions. (KubeVirt 1.6 and later
+    store such a VM and only mark it with a C(FailedFindInstancetype) condition; it never starts.)
   - KubeVirt refusals (for example a C(409) from the restart endpoint, or an admission webhook
-    rejecting an unknown instancetype) fail the task with KubeVirt's own message.
+    rejecting a spec) fail the task with KubeVirt's own message.
 author:
   - virt.kubevirt maintainers (@virt-kubevirt)
 extends_documentation_fragment:
@@ -651,6 +654,7 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._resources import (
 )
 from ansible_collections.virt.kubevirt.plugins.module_utils._validate_vm import check_restart, validate_vm_params
 from ansible_collections.virt.kubevirt.plugins.module_utils._vm_options import VM_ARGUMENT_SPEC
+from ansible_collections.virt.kubevirt.plugins.module_utils._vm_references import check_references
 from ansible_collections.virt.kubevirt.plugins.module_utils._vm_spec import build_vm, data_volume_names, declared_paths, invalid
 from ansible_collections.virt.kubevirt.plugins.module_utils._vm_status import vmi_summary
 
@@ -684,7 +688,10 @@ def present(module: KubevirtModule) -> Dict[str, Any]:
         # A stopped VM cannot be restarted: say so before the apply writes anything.
         check_restart(p, _run_strategy(client.get(VIRTUAL_MACHINE, name, namespace)))
 
-    outcome = ensure_applied(client, VIRTUAL_MACHINE, desired, namespace, declared=declared_paths(p))
+    outcome = ensure_applied(
+        client, VIRTUAL_MACHINE, desired, namespace, declared=declared_paths(p),
+        before_write=lambda live, body: check_references(client, live, body, namespace),
+    )
     live, vm = outcome.before, outcome.after
     result: Dict[str, Any] = {"changed": outcome.changed, "method": outcome.method, "restarted": False}
     if outcome.changed:

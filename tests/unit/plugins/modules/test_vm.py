@@ -125,6 +125,8 @@ def test_two_disk_sources_fail_argument_validation(run_module, api_server):
 
 
 def test_api_refusal_fails_with_the_server_message(run_module, api_server, api_error):
+    # The module's own lookup finds it (it was deleted between lookup and admission, say).
+    api_server.put("/apis/instancetype.kubevirt.io/v1beta1/virtualmachineclusterinstancetypes/nope", {"metadata": {"name": "nope"}})
     api_server.fail("PATCH", VM, api_error(
         422, "Invalid", 'VirtualMachine.kubevirt.io "vm1" is invalid',
         causes=[{
