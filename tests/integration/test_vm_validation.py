@@ -213,8 +213,8 @@ def test_valid_input_still_creates_the_vm(runner, namespace, kube):
         disks=[_disk(bus="virtio", boot_order=1), _dv(name="vm1-data", size="1Gi") | {"name": "data"}],
         networks=[_net(mac_address="02:00:00:00:20:01", model="virtio", ports=[{"port": 22}, {"port": 22, "protocol": "UDP"}]),
                   _net(name="vlan20", network_name="prod/vlan20")],
-        cloud_init={"user_data": "#cloud-config\nuser: fedora\n", "network_data": "version: 2\n",
-                    "ssh_authorized_keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG test@ci",
+        cloud_init={"user_data": "#cloud-config\n", "network_data": "version: 2\n",
+                    "ssh_authorized_keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG test@ci\n",
                                             "sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29t key"]},
         node_selector={"kubernetes.io/os": "linux"},
         tolerations=[{"key": "dedicated", "operator": "Equal", "value": "vms", "effect": "NoSchedule"}],
@@ -222,4 +222,7 @@ def test_valid_input_still_creates_the_vm(runner, namespace, kube):
     )
     run = runner.run("vm", args)
     assert not run.failed, run
-    assert kube.vm(namespace, "vm1")["spec"]["dataVolumeTemplates"][0]["metadata"]["name"] == "vm1-data"
+    vm = kube.vm(namespace, "vm1")
+    assert vm["spec"]["dataVolumeTemplates"][0]["metadata"]["name"] == "vm1-data"
+    user_data = [v for v in vm["spec"]["template"]["spec"]["volumes"] if v["name"] == "cloudinitdisk"][0]["cloudInitNoCloud"]["userData"]
+    assert user_data.startswith("#cloud-config\n") and "test@ci" in user_data
