@@ -18,7 +18,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
 from ansible_collections.virt.kubevirt.plugins.module_utils._validate import check_dns_label
-from ansible_collections.virt.kubevirt.plugins.module_utils._inventory_selector import (
+from ansible_collections.virt.kubevirt.plugins.module_utils._label_selector import (
     SelectorError,
     check_label_selector,
 )

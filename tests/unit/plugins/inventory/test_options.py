@@ -22,7 +22,7 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import inventory_loader
 
 from ansible_collections.virt.kubevirt.plugins.module_utils._inventory_sources import ClusterData
-from ansible_collections.virt.kubevirt.plugins.module_utils._inventory_selector import SelectorError, check_label_selector
+from ansible_collections.virt.kubevirt.plugins.module_utils._label_selector import SelectorError, check_label_selector
 
 SERVER = "https://api.example.com:6443"
 KUBECONFIG = {

@@ -1,7 +1,7 @@
 # Copyright (c) virt.kubevirt contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Label selector syntax, checked before a request is sent.
+"""Label selector syntax, checked before a request is sent (modules and the inventory plugin).
 
 The API server answers a bad selector with a 400 only once the lists are sent (and, for an
 inventory of several clusters, after other clusters were read); the same grammar is checked
