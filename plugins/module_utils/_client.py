@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from ansible_collections.virt.kubevirt.plugins.module_utils._auth import AuthOptionError, validate_auth
 from ansible_collections.virt.kubevirt.plugins.module_utils._direct_client import DirectApiClient
-from ansible_collections.virt.kubevirt.plugins.module_utils._direct_settings import DirectSettings, direct_settings
+from ansible_collections.virt.kubevirt.plugins.module_utils._direct_settings import direct_settings, explicit_credentials
 from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
 from ansible_collections.virt.kubevirt.plugins.module_utils._kubeconfig import (
     KubeconfigError,
@@ -29,19 +29,6 @@ except ImportError:  # pragma: no cover - reported by the module base via missin
     urllib3 = None
 
 USER_AGENT = "virt.kubevirt"
-
-
-def _is_set(auth: Mapping[str, Any], *names: str) -> bool:
-    return all(auth.get(name) for name in names)
-
-
-def _explicit_credentials(auth: Mapping[str, Any]) -> bool:
-    """True when the options alone are enough to reach and authenticate to a cluster."""
-    return (
-        _is_set(auth, "host", "api_key")
-        or _is_set(auth, "host", "username", "password")
-        or _is_set(auth, "host", "client_cert", "client_key")
-    )
 
 
 def _kubeconfig_label(auth: Mapping[str, Any]) -> str:
@@ -94,7 +81,7 @@ def _in_cluster(configuration: Any) -> bool:
 
 
 def _load_defaults(configuration: Any, auth: Mapping[str, Any]) -> None:
-    if _explicit_credentials(auth):
+    if explicit_credentials(auth):
         return
     if not (auth.get("kubeconfig") or auth.get("context")):
         if _in_cluster(configuration):
@@ -144,38 +131,28 @@ def _apply_overrides(configuration: Any, auth: Mapping[str, Any]) -> None:
     configuration.retries = False
 
 
-def _refuse_cleartext(configuration: Any, auth: Mapping[str, Any]) -> None:
+def _refuse_cleartext(host: str, has_credentials: bool, auth: Mapping[str, Any]) -> None:
     """The final server URL must be https whenever a credential would go with the request.
 
     Without a scheme urllib3 speaks plain http, so a kubeconfig server such as 127.0.0.1:6443
     would leak the token; plain http stays possible only without credentials (kubectl proxy).
     """
-    host = str(configuration.host or "")
     source = "host" if auth.get("host") else "the server of %s" % _kubeconfig_label(auth)
     scheme = urlsplit(host).scheme.lower() if "://" in host else ""
     if scheme == "https":
         return
     if scheme != "http":
         raise AuthOptionError("%s must be an https:// URL such as https://api.example.com:6443, got %r" % (source, host))
-    api_key = configuration.api_key if isinstance(configuration.api_key, dict) else {}
-    if any(api_key.values()) or configuration.username or configuration.cert_file or configuration.refresh_api_key_hook:
+    if has_credentials:
         raise AuthOptionError(
             "%s is plain http (%s): refusing to send credentials in cleartext; use https://" % (source, host)
         )
 
 
-def _refuse_cleartext_direct(settings: DirectSettings, auth: Mapping[str, Any]) -> None:
-    """_refuse_cleartext for settings resolved without the client."""
-    source = "host" if auth.get("host") else "the server of %s" % _kubeconfig_label(auth)
-    scheme = urlsplit(settings.host).scheme.lower() if "://" in settings.host else ""
-    if scheme == "https":
-        return
-    if scheme != "http":
-        raise AuthOptionError("%s must be an https:// URL such as https://api.example.com:6443, got %r" % (source, settings.host))
-    if settings.has_credentials:
-        raise AuthOptionError(
-            "%s is plain http (%s): refusing to send credentials in cleartext; use https://" % (source, settings.host)
-        )
+def _has_credentials(configuration: Any) -> bool:
+    api_key = configuration.api_key if isinstance(configuration.api_key, dict) else {}
+    return bool(any(api_key.values()) or configuration.username or configuration.cert_file
+                or configuration.refresh_api_key_hook)
 
 
 def _set_impersonation(api_client: Any, auth: Mapping[str, Any]) -> None:
@@ -190,7 +167,7 @@ def _direct_client(auth: Mapping[str, Any]) -> Any:
     settings = direct_settings(auth)
     if settings is None:
         return None
-    _refuse_cleartext_direct(settings, auth)
+    _refuse_cleartext(settings.host, settings.has_credentials, auth)
     try:
         source = "ca_cert / client_cert" if auth.get("ca_cert") or auth.get("client_cert") else _kubeconfig_label(auth)
         api_client = DirectApiClient(settings, USER_AGENT, source)
@@ -216,7 +193,7 @@ def create_api_client(auth: Mapping[str, Any]) -> Any:
         configuration = k8s_client.Configuration()
         _load_defaults(configuration, auth)
         _apply_overrides(configuration, auth)
-        _refuse_cleartext(configuration, auth)
+        _refuse_cleartext(str(configuration.host or ""), _has_credentials(configuration), auth)
     except AuthOptionError as exc:
         raise KubeApiError(str(exc), reason="ConfigError") from None
     api_client = k8s_client.ApiClient(configuration)

@@ -20,6 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional
 
 try:
+    import urllib3
+except ImportError:  # pragma: no cover - reported by the module base via missing_required_lib
+    urllib3 = None
+
+try:
     import yaml
 except ImportError:  # pragma: no cover - PyYAML comes with ansible-core
     yaml = None
@@ -55,7 +60,7 @@ class DirectSettings:
         return bool(self.authorization or self.cert_file or self.cert_data)
 
 
-def _explicit(auth: Mapping[str, Any]) -> bool:
+def explicit_credentials(auth: Mapping[str, Any]) -> bool:
     """The options alone reach and authenticate (then the client ignores every kubeconfig too)."""
     return bool(
         (auth.get("host") and auth.get("api_key"))
@@ -139,20 +144,13 @@ def _from_kubeconfig(auth: Mapping[str, Any], environ: Mapping[str, str]) -> Opt
 
 
 def _basic(username: str, password: str) -> str:
-    return "Basic " + base64.b64encode(("%s:%s" % (username, password)).encode("utf-8")).decode("ascii")
+    return urllib3.util.make_headers(basic_auth="%s:%s" % (username, password))["authorization"]
 
 
 def _proxy_headers(headers: Optional[Mapping[str, Any]]) -> Dict[str, str]:
-    """As urllib3.util.make_headers(proxy_basic_auth=, basic_auth=, user_agent=)."""
-    result: Dict[str, str] = {}
-    headers = headers or {}
-    if headers.get("proxy_basic_auth"):
-        result["proxy-authorization"] = "Basic " + base64.b64encode(headers["proxy_basic_auth"].encode("latin-1")).decode()
-    if headers.get("basic_auth"):
-        result["authorization"] = "Basic " + base64.b64encode(headers["basic_auth"].encode("latin-1")).decode()
-    if headers.get("user_agent"):
-        result["user-agent"] = headers["user_agent"]
-    return result
+    """What the client's Configuration gets from kubernetes.core's proxy_headers (see _client.py)."""
+    given = {key: value for key, value in (headers or {}).items() if value is not None}
+    return urllib3.util.make_headers(**given) if given else {}
 
 
 def direct_settings(auth: Mapping[str, Any], environ: Optional[Mapping[str, str]] = None) -> Optional[DirectSettings]:
@@ -160,7 +158,7 @@ def direct_settings(auth: Mapping[str, Any], environ: Optional[Mapping[str, str]
     environ = os.environ if environ is None else environ
     if environ.get(FORCE_CLIENT_ENV) == "1" or (auth.get("proxy") and auth.get("no_proxy")):
         return None
-    settings = DirectSettings(host="") if _explicit(auth) else _from_kubeconfig(auth, environ)
+    settings = DirectSettings(host="") if explicit_credentials(auth) else _from_kubeconfig(auth, environ)
     if settings is None:
         return None
     # The options override the kubeconfig, one by one (kubernetes.core semantics, see _client.py).

@@ -12,6 +12,7 @@ tarball (what users install), not the checkout.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -209,3 +210,12 @@ def kube(cluster):
                 raise
 
     return Kube()
+
+
+def module_examples(collections: Path, module: str) -> List[Dict[str, Any]]:
+    """The EXAMPLES tasks of ``module`` as installed (the tarball users get), parsed."""
+    path = collections / "ansible_collections/virt/kubevirt/plugins/modules" / (module + ".py")
+    tree = ast.parse(path.read_text())
+    text = next(node.value.value for node in tree.body if isinstance(node, ast.Assign)
+                and getattr(node.targets[0], "id", None) == "EXAMPLES")
+    return yaml.safe_load(text)

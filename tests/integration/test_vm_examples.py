@@ -12,25 +12,15 @@ Each example runs for real, then once more, which must change nothing.
 
 from __future__ import annotations
 
-import ast
 import json
 import subprocess
 import uuid
-from pathlib import Path
 
 import yaml
 
-from .conftest import Runner, _tool
+from .conftest import Runner, _tool, module_examples
 
-MODULE = Path("ansible_collections/virt/kubevirt/plugins/modules/vm.py")
 PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG7Hc3kEXAMPLEKEYexampleKEYexampleKEY0 ops@example\n"
-
-
-def module_examples(collections: Path):
-    tree = ast.parse((collections / MODULE).read_text())
-    text = next(node.value.value for node in tree.body if isinstance(node, ast.Assign)
-                and getattr(node.targets[0], "id", None) == "EXAMPLES")
-    return yaml.safe_load(text)
 
 
 def _prerequisites(cluster):
@@ -91,7 +81,7 @@ def test_every_vm_example_runs_and_a_second_run_changes_nothing(cluster_factory,
     cluster = cluster_factory()
     runner = Runner(cluster, collections_path, tmp_path / "playbooks")
     (tmp_path / "playbooks").mkdir()
-    tasks = module_examples(collections_path)
+    tasks = module_examples(collections_path, "vm")
     assert len(tasks) >= 10
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True)

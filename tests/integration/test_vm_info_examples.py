@@ -9,26 +9,16 @@ The tasks are taken unchanged; the connection comes from ``module_defaults`` for
 
 from __future__ import annotations
 
-import ast
 import json
 import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
 import yaml
 
-from .conftest import _tool
+from .conftest import _tool, module_examples
 
-MODULE = Path("ansible_collections/virt/kubevirt/plugins/modules/vm_info.py")
 IMAGE = "quay.io/containerdisks/fedora:41"
-
-
-def module_examples(collections: Path):
-    tree = ast.parse((collections / MODULE).read_text())
-    text = next(node.value.value for node in tree.body if isinstance(node, ast.Assign)
-                and getattr(node.targets[0], "id", None) == "EXAMPLES")
-    return yaml.safe_load(text)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +37,7 @@ def example_vms(runner, cluster):
 
 
 def test_vm_info_examples_in_check_mode(runner, cluster, collections_path, example_vms):
-    tasks = module_examples(collections_path)
+    tasks = module_examples(collections_path, "vm_info")
     registered = sorted({task["register"] for task in tasks if "register" in task})
     assert registered == ["info", "running"]
     saved = runner.workdir / ("examples-%s.json" % uuid.uuid4().hex[:8])
