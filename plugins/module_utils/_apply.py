@@ -56,8 +56,12 @@ def ensure_applied(
     namespace: Optional[str] = None,
     declared: Optional[Declared] = None,
     before_write: Optional[Callable[[Optional[Dict[str, Any]], Dict[str, Any]], None]] = None,
+    live: Any = False,
 ) -> ApplyOutcome:
     """Server-side apply ``desired`` if, and only if, it changes the live object.
+
+    ``live`` may pass the object (or None) the caller just read, saving the first GET; a retry
+    after a 409 reads afresh.
 
     ``before_write(live, desired)`` runs only when there is something to apply, before the dry
     run (also in check mode): checks that cost requests, such as references to other objects.
@@ -69,15 +73,22 @@ def ensure_applied(
     the 409 makes us read again and rebuild (bounded), instead of writing old values back.
     Unchanged objects cost one GET. In check mode (a dry-run client) the preview is the answer.
     """
-    return retry_on_conflict(lambda: _apply_once(client, ref, desired, namespace, declared, before_write))
+    reads = [live]
+
+    def attempt() -> ApplyOutcome:
+        known = reads.pop() if reads else False
+        return _apply_once(client, ref, desired, namespace, declared, before_write, known)
+
+    return retry_on_conflict(attempt)
 
 
 def _apply_once(
     client: Any, ref: ResourceRef, desired: Dict[str, Any], namespace: Optional[str], declared: Optional[Declared],
     before_write: Optional[Callable[[Optional[Dict[str, Any]], Dict[str, Any]], None]] = None,
+    known: Any = False,
 ) -> ApplyOutcome:
     name = desired["metadata"]["name"]
-    live = client.get(ref, name, namespace)
+    live = client.get(ref, name, namespace) if known is False else known
     if declared is not None:
         desired = carry_forward(live, client.field_manager, desired, declared)
         if live is not None:
