@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 IMAGE = "quay.io/containerdisks/fedora:41"
 
@@ -96,3 +96,35 @@ def volume_phases(vmi: Optional[Dict[str, Any]]) -> Dict[str, str]:
 
 def verbs(run: Any) -> List[str]:
     return [r["verb"] for r in run.requests]
+
+
+def run_batch(runner: Any, tasks: List[Dict[str, Any]]) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+    """Several vm_disk tasks in one ansible-playbook (one start-up instead of one each), errors
+    ignored: their registered results, and every request the play sent."""
+    import json
+    import subprocess
+    import uuid
+
+    import yaml
+
+    from .conftest import _tool
+
+    run_id = uuid.uuid4().hex[:8]
+    saved = runner.workdir / ("disk-batch-%s.json" % run_id)
+    play = [{
+        "hosts": "localhost", "gather_facts": False,
+        "module_defaults": {"group/virt.kubevirt.kubevirt": {"kubeconfig": runner.cluster.kubeconfig, "context": "local"}},
+        "tasks": [{"name": "case %d" % index, "virt.kubevirt.vm_disk": args, "register": "case_%d" % index,
+                   "ignore_errors": True} for index, args in enumerate(tasks)] + [{
+            "name": "save the results",
+            "ansible.builtin.copy": {"dest": str(saved), "content": "{{ [%s] | to_json }}" % ", ".join(
+                "case_%d" % index for index in range(len(tasks)))},
+        }],
+    }]
+    playbook = runner.workdir / ("disk-batch-%s.yml" % run_id)
+    playbook.write_text(yaml.safe_dump(play, sort_keys=False))
+    mark = runner.cluster.mark()
+    proc = subprocess.run([_tool("ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)],
+                          capture_output=True, text=True, env=runner.env(), cwd=str(runner.workdir), timeout=600, check=False)
+    assert saved.exists(), proc.stdout[-4000:] + proc.stderr[-2000:]
+    return json.loads(saved.read_text()), runner.cluster.requests(since=mark)
