@@ -97,7 +97,8 @@ def _wait(module: Any, vmi: Optional[Dict[str, Any]], changed: bool, declarative
         return vmi
     name, present = params["name"], params["state"] == "present"
     predicate = volume_ready(name) if present else volume_gone(name)
-    description = "reporting volume %s %s" % (name, "Ready in status.volumeStatus" if present else "unplugged")
+    description = ("showing volume %s Ready in status.volumeStatus" if present else
+                   "without volume %s in its spec and status.volumeStatus") % name
     try:
         return module.waiter().wait(
             VIRTUAL_MACHINE_INSTANCE, params["vm_name"], params["namespace"], predicate, params["wait_timeout"],

@@ -151,7 +151,7 @@ def _disk_mismatch(live: Optional[Mapping[str, Any]], wanted: Mapping[str, Any])
         return "bus", "bus %s" % (live.get("disk") or {}).get("bus")
     for option in ("serial", "cache"):
         if live.get(option) != wanted.get(option):
-            return option, "%s %r" % (option, live.get(option))
+            return option, "%s %r" % (option, live[option]) if live.get(option) is not None else "no " + option
     return None
 
 

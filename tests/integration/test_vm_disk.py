@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from .test_vm_disk_helpers import IMAGE, Objects, template_disks, template_volumes, verbs, volume_phases
+from .test_vm_disk_helpers import IMAGE, Objects, run_batch, template_disks, template_volumes, verbs, volume_phases
 
 
 @pytest.fixture
@@ -87,16 +87,6 @@ def test_vmi_subresource_plugs_a_pvc_until_the_vmi_stops(runner, namespace, obje
     assert "data" not in volume_phases(objects.vmi(namespace, "vm1"))
 
 
-def test_missing_claim_fails_before_any_write_naming_it(runner, namespace, objects):
-    objects.create_vm(namespace, "vm1")
-    for extra, kind, option in (({"data_volume": "nope"}, "DataVolume", "data_volume"),
-                                ({"persistent_volume_claim": "nope"}, "PersistentVolumeClaim", "persistent_volume_claim")):
-        run = runner.run("vm_disk", _args(namespace, **extra))
-        assert run.failed, run
-        assert run.msg.startswith("%s: %s %s/nope does not exist" % (option, kind, namespace)), run.msg
-        assert run.writes == [] and not any(r["dry_run"] for r in run.requests), run
-
-
 def test_stopped_vm_persist_changes_the_spec_and_vmi_call_gets_kubevirts_answer(runner, namespace, objects):
     objects.create_vm(namespace, "vm1", running=False)
     objects.create_dv(namespace, "vm1-data")
@@ -115,21 +105,41 @@ def test_stopped_vm_persist_changes_the_spec_and_vmi_call_gets_kubevirts_answer(
     assert not again.changed and again.writes == [], again
 
 
-def test_a_second_disk_on_the_same_claim_or_name_is_refused_before_any_write(runner, namespace, objects):
+def test_refusals_come_before_any_write_and_name_the_option(runner, namespace, objects):
     objects.create_vm(namespace, "vm1")
     objects.create_dv(namespace, "vm1-data")
     objects.create_dv(namespace, "vm1-other")
     assert not runner.run("vm_disk", _args(namespace, data_volume="vm1-data", wait=False)).failed
-    same_claim = runner.run("vm_disk", _args(namespace, name="data2", data_volume="vm1-data"))
-    assert same_claim.failed and same_claim.writes == [], same_claim
-    assert same_claim.msg == "data_volume: vm1-data is already attached to VirtualMachine %s/vm1 as volume data" % namespace
-    other = runner.run("vm_disk", _args(namespace, data_volume="vm1-other"))
-    assert other.failed and other.writes == [], other
-    assert other.msg.startswith("data_volume: volume data of VirtualMachine %s/vm1 uses dataVolume vm1-data; unplug it "
-                                "first" % namespace), other.msg
-    serial = runner.run("vm_disk", _args(namespace, data_volume="vm1-data", serial="X1"))
-    assert serial.failed and serial.msg.startswith("serial: disk data of VirtualMachine"), serial.msg
-    root = runner.run("vm_disk", _args(namespace, name="root", state="absent"))
-    assert root.failed and root.writes == [], root
-    assert root.msg.startswith("name: volume root of VirtualMachine %s/vm1 is not hotpluggable (a containerDisk "
-                               "source)" % namespace), root.msg
+    label = "VirtualMachine %s/vm1" % namespace
+    cases = [
+        (_args(namespace, name="new", data_volume="nope"),
+         "data_volume: DataVolume %s/nope does not exist; create it first" % namespace),
+        (_args(namespace, name="new", persistent_volume_claim="nope"),
+         "persistent_volume_claim: PersistentVolumeClaim %s/nope does not exist; create it first" % namespace),
+        (_args(namespace, name="data2", data_volume="vm1-data"),
+         "data_volume: vm1-data is already attached to %s as volume data" % label),
+        (_args(namespace, data_volume="vm1-other"),
+         "data_volume: volume data of %s uses dataVolume vm1-data; unplug it first (state: absent) to attach vm1-other" % label),
+        (_args(namespace, data_volume="vm1-data", serial="X1"),
+         "serial: disk data of %s has no serial; unplug it first (state: absent) to change it" % label),
+        (_args(namespace, name="root", state="absent"),
+         "name: volume root of %s is not hotpluggable (a containerDisk source); KubeVirt cannot unplug it" % label),
+    ]
+    results, requests = run_batch(runner, [args for args, _msg in cases])
+    for (_args_, message), result in zip(cases, results):
+        assert result.get("failed") and result["msg"].startswith(message), (message, result)
+    assert {r["verb"] for r in requests} == {"get"}, [(r["method"], r["path"]) for r in requests]
+
+
+def test_declarative_without_its_feature_gate_times_out_saying_why(runner, namespace, objects):
+    """The shared cluster has HotplugVolumes, not DeclarativeHotplugVolumes: the spec changes, the VMI does not."""
+    objects.create_vm(namespace, "vm1")
+    objects.create_dv(namespace, "vm1-data")
+    run = runner.run("vm_disk", _args(namespace, data_volume="vm1-data", method="declarative", wait_timeout=2))
+    assert run.failed, run
+    assert run.msg.startswith("Timed out after 2s waiting for VirtualMachineInstance %s/vm1 to be showing volume data "
+                              "Ready in status.volumeStatus." % namespace), run.msg
+    assert run.msg.endswith("Now: volume data: not in the VMI spec, no volumeStatus yet; a declarative hot-plug reaches "
+                            "a running VM only with KubeVirt's DeclarativeHotplugVolumes feature gate; on a cluster with "
+                            "HotplugVolumes use method: subresource"), run.msg
+    assert "data" in template_volumes(objects.vm(namespace, "vm1"))
