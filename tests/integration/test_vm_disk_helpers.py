@@ -5,8 +5,15 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 import time
+import uuid
 from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import yaml
+
+from .conftest import _tool
 
 IMAGE = "quay.io/containerdisks/fedora:41"
 
@@ -101,26 +108,15 @@ def verbs(run: Any) -> List[str]:
 def run_batch(runner: Any, tasks: List[Dict[str, Any]]) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
     """Several vm_disk tasks in one ansible-playbook (one start-up instead of one each), errors
     ignored: their registered results, and every request the play sent."""
-    import json
-    import subprocess
-    import uuid
-
-    import yaml
-
-    from .conftest import _tool
-
     run_id = uuid.uuid4().hex[:8]
     saved = runner.workdir / ("disk-batch-%s.json" % run_id)
-    play = [{
-        "hosts": "localhost", "gather_facts": False,
-        "module_defaults": {"group/virt.kubevirt.kubevirt": {"kubeconfig": runner.cluster.kubeconfig, "context": "local"}},
-        "tasks": [{"name": "case %d" % index, "virt.kubevirt.vm_disk": args, "register": "case_%d" % index,
-                   "ignore_errors": True} for index, args in enumerate(tasks)] + [{
-            "name": "save the results",
-            "ansible.builtin.copy": {"dest": str(saved), "content": "{{ [%s] | to_json }}" % ", ".join(
-                "case_%d" % index for index in range(len(tasks)))},
-        }],
-    }]
+    cases = [{"name": "case %d" % index, "virt.kubevirt.vm_disk": args, "register": "case_%d" % index,
+              "ignore_errors": True} for index, args in enumerate(tasks)]
+    content = "{{ [%s] | to_json }}" % ", ".join("case_%d" % index for index in range(len(tasks)))
+    save = {"name": "save the results", "ansible.builtin.copy": {"dest": str(saved), "content": content}}
+    defaults = {"kubeconfig": runner.cluster.kubeconfig, "context": "local"}
+    play = [{"hosts": "localhost", "gather_facts": False, "module_defaults": {"group/virt.kubevirt.kubevirt": defaults},
+             "tasks": cases + [save]}]
     playbook = runner.workdir / ("disk-batch-%s.yml" % run_id)
     playbook.write_text(yaml.safe_dump(play, sort_keys=False))
     mark = runner.cluster.mark()
