@@ -141,7 +141,8 @@ def attach_to_vm(module: Any) -> Dict[str, Any]:
     label = object_label(VIRTUAL_MACHINE, name, namespace)
     vm = client.get(VIRTUAL_MACHINE, name, namespace)
     if vm is None:
-        raise KubeApiError("vm_name: %s does not exist" % label, status=404, reason="NotFound")
+        raise KubeApiError("vm_name: %s does not exist (for a VMI without a VM use method: subresource with "
+                           "persist: false)" % label, reason="NotFound")
     spec = template_spec(vm)
     pending = pending_request(vm, volume)
     if present:

@@ -64,27 +64,32 @@ def test_vm_subresource_round_trip_with_a_data_volume(runner, namespace, objects
     assert not again.changed and again.writes == [], again
 
 
-def test_vmi_subresource_plugs_a_pvc_until_the_vmi_stops(runner, namespace, objects):
-    objects.create_vm(namespace, "vm1")
+def test_vmi_subresource_plugs_a_pvc_into_a_bare_vmi(runner, namespace, objects):
+    objects.create_vmi(namespace, "vmi1")
     objects.create_pvc(namespace, "scratch")
-    args = _args(namespace, persistent_volume_claim="scratch", persist=False, cache="none")
+    args = _args(namespace, vm_name="vmi1", persistent_volume_claim="scratch", persist=False, cache="none")
+
+    through_vm = runner.run("vm_disk", dict(args, persist=True))
+    assert through_vm.failed and through_vm.writes == [], through_vm
+    assert through_vm.msg == ("vm_name: VirtualMachine %s/vmi1 does not exist (for a VMI without a VM use method: "
+                              "subresource with persist: false)" % namespace)
 
     plugged = runner.run("vm_disk", args, diff=True)
     assert not plugged.failed and plugged.changed, plugged
     assert [r["path"] for r in plugged.writes] == [
-        "/apis/subresources.kubevirt.io/v1/namespaces/%s/virtualmachineinstances/vm1/addvolume" % namespace], plugged
+        "/apis/subresources.kubevirt.io/v1/namespaces/%s/virtualmachineinstances/vmi1/addvolume" % namespace], plugged
     assert plugged.result["target"] == "sda", plugged.result
     assert plugged.result["diff"]["before"]["volumes"] == [{"name": "root", "containerDisk": {"image": IMAGE}}]
-    vmi_volumes = {v["name"]: v for v in objects.vmi(namespace, "vm1")["spec"]["volumes"]}
+    vmi_volumes = {v["name"]: v for v in objects.vmi(namespace, "vmi1")["spec"]["volumes"]}
     assert vmi_volumes["data"]["persistentVolumeClaim"] == {"claimName": "scratch", "hotpluggable": True}
-    assert "data" not in template_volumes(objects.vm(namespace, "vm1")), "persist: false must leave the VM alone"
 
     again = runner.run("vm_disk", args)
     assert not again.changed and again.writes == [] and verbs(again) == ["get"], again
 
     gone = runner.run("vm_disk", dict(args, state="absent"))
     assert gone.changed and not gone.failed, gone
-    assert "data" not in volume_phases(objects.vmi(namespace, "vm1"))
+    assert [r["path"].rsplit("/", 1)[-1] for r in gone.writes] == ["removevolume"], gone
+    assert "data" not in volume_phases(objects.vmi(namespace, "vmi1"))
 
 
 def test_stopped_vm_persist_changes_the_spec_and_vmi_call_gets_kubevirts_answer(runner, namespace, objects):

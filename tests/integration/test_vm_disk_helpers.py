@@ -71,6 +71,18 @@ class Objects:
             except AssertionError:
                 raise AssertionError("VM %s did not run: %r / %r" % (name, self.vm(namespace, name), self.vmi(namespace, name)))
 
+    def create_vmi(self, namespace: str, name: str) -> None:
+        """A bare VMI (no VM owns it): only the VMI subresources can hot-plug into it."""
+        body = {
+            "apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"domain": {"memory": {"guest": "1Gi"}, "devices": {"disks": [{"name": "root", "disk": {"bus": "virtio"}}]}},
+                     "volumes": [{"name": "root", "containerDisk": {"image": IMAGE}}]},
+        }
+        self.custom.create_namespaced_custom_object("kubevirt.io", "v1", namespace, "virtualmachineinstances", body)
+        self.wait("VMI %s running" % name,
+                  lambda: ((self.vmi(namespace, name) or {}).get("status") or {}).get("phase") == "Running")
+
     def create_dv(self, namespace: str, name: str) -> None:
         body = {
             "apiVersion": "cdi.kubevirt.io/v1beta1", "kind": "DataVolume",
