@@ -15,7 +15,7 @@ import time
 from typing import Any, Dict, Optional
 
 from ansible_collections.virt.kubevirt.plugins.module_utils._apply import ensure_applied
-from ansible_collections.virt.kubevirt.plugins.module_utils._dv_spec import build_dv, build_metadata, check_unchanged
+from ansible_collections.virt.kubevirt.plugins.module_utils._dv_spec import SIZE_PATH, build_dv, build_metadata, check_unchanged, get_path
 from ansible_collections.virt.kubevirt.plugins.module_utils._dv_status import (
     claim_capacity_at_least,
     claim_name,
@@ -90,11 +90,12 @@ def _grow(module: Any, params: Dict[str, Any], dv: Dict[str, Any], size: str, re
     if (quantity_value(requested) or 0) >= (quantity_value(size) or 0):
         return  # already at least that large (grown before, or CDI's file system overhead)
     class_name = (pvc.get("spec") or {}).get("storageClassName")
+    created = get_path(dv, SIZE_PATH) or requested
     storage_class = client.get(STORAGE_CLASS, class_name) if class_name else None
     if not (storage_class or {}).get("allowVolumeExpansion"):
         raise invalid("storage.size", "%s has %s and the task asks for %s, but its StorageClass %s does not allow "
                       "volume expansion (allowVolumeExpansion is not true); the spec cannot change either, so the "
-                      "volume keeps its size" % (_where(params), requested, size, class_name or "(none)"))
+                      "volume keeps its size" % (_where(params), created, size, class_name or "(none)"))
     after = client.patch(PERSISTENT_VOLUME_CLAIM, name, {"spec": {"resources": {"requests": {"storage": size}}}},
                          params["namespace"])
     result.update(changed=True, method="expand" if result["method"] == "none" else result["method"], expanded=True)
