@@ -38,6 +38,7 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._disk_status import 
     volume_status,
 )
 from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
+from ansible_collections.virt.kubevirt.plugins.module_utils._module import KubevirtModule
 from ansible_collections.virt.kubevirt.plugins.module_utils._resources import (
     VIRTUAL_MACHINE,
     VIRTUAL_MACHINE_INSTANCE,
@@ -88,7 +89,7 @@ def _patch_template(client: ResourceClient, params: Mapping[str, Any], vm: Dict[
     return retry_on_conflict(attempt)
 
 
-def _wait(module: Any, vmi: Optional[Dict[str, Any]], changed: bool, declarative: bool,
+def _wait(module: KubevirtModule, vmi: Optional[Dict[str, Any]], changed: bool, declarative: bool,
           fresh: bool) -> Optional[Dict[str, Any]]:
     """The VMI once the volume is Ready (present) or gone (absent); ``vmi`` as read when there is
     nothing to wait for. ``fresh``: ``vmi`` was read after the write, so the wait starts from it."""
@@ -114,7 +115,7 @@ def _wait(module: Any, vmi: Optional[Dict[str, Any]], changed: bool, declarative
         raise KubeApiError(message, reason="Timeout", details=err.details)
 
 
-def _result(module: Any, changed: bool, before: Mapping[str, Any], after: Mapping[str, Any],
+def _result(module: KubevirtModule, changed: bool, before: Mapping[str, Any], after: Mapping[str, Any],
             vmi: Optional[Dict[str, Any]], spec_only: Optional[str]) -> Dict[str, Any]:
     params = module.params
     entry = summary(volume_status(vmi, params["name"]))
@@ -132,10 +133,10 @@ def _result(module: Any, changed: bool, before: Mapping[str, Any], after: Mappin
     return module.add_diff(result, dict(before), dict(after))
 
 
-def attach_to_vm(module: Any) -> Dict[str, Any]:
+def attach_to_vm(module: KubevirtModule) -> Dict[str, Any]:
     """Through the VM: its template (declarative), or its add/removevolume subresource (persist)."""
     params = module.params
-    client: ResourceClient = module.client
+    client = module.client
     name, namespace, volume = params["vm_name"], params["namespace"], params["name"]
     present, declarative = params["state"] == "present", params["method"] == "declarative"
     label = object_label(VIRTUAL_MACHINE, name, namespace)
@@ -170,10 +171,10 @@ def attach_to_vm(module: Any) -> Dict[str, Any]:
     return _result(module, needed, before, after, vmi, spec_only)
 
 
-def attach_to_vmi(module: Any) -> Dict[str, Any]:
+def attach_to_vmi(module: KubevirtModule) -> Dict[str, Any]:
     """Through the VMI's add/removevolume subresource only (persist: false): gone on restart."""
     params = module.params
-    client: ResourceClient = module.client
+    client = module.client
     name, namespace, volume = params["vm_name"], params["namespace"], params["name"]
     present = params["state"] == "present"
     label = object_label(VIRTUAL_MACHINE_INSTANCE, name, namespace)

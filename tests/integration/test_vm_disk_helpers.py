@@ -97,9 +97,11 @@ class Objects:
         body = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name},
                 "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
         self.core.create_namespaced_persistent_volume_claim(namespace, body)
+
         def bound() -> bool:
             status = self.core.read_namespaced_persistent_volume_claim(name, namespace).status
             return status is not None and status.phase == "Bound"  # no status until the binder gets to it
+
         self.wait("PVC %s Bound" % name, bound)
 
 
