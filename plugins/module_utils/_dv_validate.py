@@ -17,6 +17,7 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._validate import (
     check_int_range,
     check_labels,
     check_quantity,
+    check_read_scope,
     check_registry_url,
     check_resource_name,
     check_text,
@@ -126,14 +127,7 @@ def validate_dv_params(params: Mapping[str, Any]) -> None:
 
 
 def validate_dv_info_params(params: Mapping[str, Any]) -> None:
-    if params.get("name") is not None:
-        check_resource_name("name", params["name"])
-    if params.get("namespace") is not None:
-        if isinstance(params["namespace"], str) and not params["namespace"].strip():
-            raise invalid("namespace", "must not be empty; omit it to read every namespace")
-        check_dns_label("namespace", params["namespace"])
-    for index, namespace in enumerate(params.get("namespaces") or []):
-        check_dns_label("namespaces[%d]" % index, namespace)
+    check_read_scope(params)
     for index, selector in enumerate(params.get("label_selectors") or []):
         check_label_selector("label_selectors[%d]" % index, check_text("label_selectors[%d]" % index, selector))
     if params.get("wait_timeout") is not None:

@@ -95,6 +95,18 @@ def check_resource_name(option: str, value: Any, max_length: int = 253) -> str:
     return value
 
 
+def check_read_scope(params: Mapping[str, Any]) -> None:
+    """``name``, ``namespace`` and ``namespaces`` of an _info module (no namespace: all of them)."""
+    if params.get("name") is not None:
+        check_resource_name("name", params["name"])
+    if params.get("namespace") is not None:
+        if isinstance(params["namespace"], str) and not params["namespace"].strip():
+            raise invalid("namespace", "must not be empty; omit it to read every namespace")
+        check_dns_label("namespace", params["namespace"])
+    for index, namespace in enumerate(params.get("namespaces") or []):
+        check_dns_label("namespaces[%d]" % index, namespace)
+
+
 def check_namespaced_name(option: str, value: Any) -> str:
     """``name`` or ``namespace/name`` (Multus network references)."""
     check_text(option, value)

@@ -23,6 +23,7 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._validate import (
     check_namespaced_name,
     check_no_spaces,
     check_quantity,
+    check_read_scope,
     check_registry_url,
     check_resource_name,
     check_ssh_public_key,
@@ -267,14 +268,7 @@ def _selectors(option: str, values: List[Any]) -> List[str]:
 
 def validate_vm_info_params(params: Mapping[str, Any]) -> None:
     """The vm_info options checked; selectors are parsed as the API server would."""
-    if params.get("name") is not None:
-        check_resource_name("name", params["name"])
-    if params.get("namespace") is not None:
-        if isinstance(params["namespace"], str) and not params["namespace"].strip():
-            raise invalid("namespace", "must not be empty; omit it to read every namespace")
-        check_dns_label("namespace", params["namespace"])
-    for index, namespace in enumerate(params.get("namespaces") or []):
-        check_dns_label("namespaces[%d]" % index, namespace)
+    check_read_scope(params)
     for index, selector in enumerate(_selectors("label_selectors", params.get("label_selectors"))):
         check_label_selector("label_selectors[%d]" % index, selector)
     for index, selector in enumerate(_selectors("field_selectors", params.get("field_selectors"))):
