@@ -144,12 +144,20 @@ def attach_to_vm(module: KubevirtModule) -> Dict[str, Any]:
     if vm is None:
         raise KubeApiError("vm_name: %s does not exist (for a VMI without a VM use method: subresource with "
                            "persist: false)" % label, reason="NotFound")
+    vmi = client.get(VIRTUAL_MACHINE_INSTANCE, name, namespace)
     spec = template_spec(vm)
     pending = pending_request(vm, volume)
+    ephemeral = False
     if present:
         needed = not attached(spec, params, label) and pending != "add"
     else:
         needed = detachable(spec, volume, label) and pending != "remove"
+        if not needed and not declarative and _live_vmi(vmi):
+            # Plugged earlier with persist: false, so only in the VMI: the VM's removevolume
+            # would answer "does not exist", the VMI's unplugs it.
+            ephemeral = detachable((vmi or {}).get("spec") or {}, volume,
+                                   object_label(VIRTUAL_MACHINE_INSTANCE, name, namespace))
+            needed = ephemeral
     before = storage_view(spec)
     after = before
     if needed:
@@ -157,17 +165,19 @@ def attach_to_vm(module: KubevirtModule) -> Dict[str, Any]:
             _check_source(client, params)
         if declarative:
             after = storage_view(template_spec(_patch_template(client, params, vm)))
+        elif ephemeral:
+            client.subresource(VIRTUAL_MACHINE_INSTANCE_SUBRESOURCES, name, "removevolume", namespace,
+                               remove_volume_options(volume))
         else:
             call = "addvolume" if present else "removevolume"
             body = add_volume_options(params) if present else remove_volume_options(volume)
             client.subresource(VIRTUAL_MACHINE_SUBRESOURCES, name, call, namespace, body)
             after = with_disk(spec, params) if present else without_disk(spec, volume)
-    vmi = client.get(VIRTUAL_MACHINE_INSTANCE, name, namespace)
     spec_only = None
     if not _live_vmi(vmi):
         spec_only = "%s is not running; the disk is %s its spec%s" % (
             label, "in" if present else "removed from", " and is attached when it starts" if present else "")
-    vmi = _wait(module, vmi, needed, declarative, fresh=True)
+    vmi = _wait(module, vmi, needed, declarative, fresh=not needed)
     return _result(module, needed, before, after, vmi, spec_only)
 
 

@@ -86,6 +86,8 @@ options:
       - With O(method=subresource), V(true) uses the VM's subresource (kept in the VM spec) and
         V(false) the VMI's (only until the VMI stops; needed for a VMI without a VM).
       - V(false) is refused with O(method=declarative).
+      - With O(state=absent) and V(true), a disk that is only in the VMI (plugged with V(false))
+        is unplugged through the VMI's subresource.
     type: bool
     default: true
   state:

@@ -63,6 +63,15 @@ def test_vm_subresource_round_trip_with_a_data_volume(runner, namespace, objects
     again = runner.run("vm_disk", unplug)
     assert not again.changed and again.writes == [], again
 
+    # Plugged into the VMI only (persist: false): unplugging through the VM finds it there.
+    assert runner.run("vm_disk", dict(args, persist=False)).changed
+    assert "data" not in template_volumes(objects.vm(namespace, "vm1"))
+    ephemeral = runner.run("vm_disk", unplug)
+    assert ephemeral.changed and not ephemeral.failed, ephemeral
+    assert [r["path"].split("/")[-2:] for r in ephemeral.writes] == [["vm1", "removevolume"]], ephemeral
+    assert "virtualmachineinstances" in ephemeral.writes[0]["path"]
+    assert "data" not in volume_phases(objects.vmi(namespace, "vm1"))
+
 
 def test_vmi_subresource_plugs_a_pvc_into_a_bare_vmi(runner, namespace, objects):
     objects.create_vmi(namespace, "vmi1")
