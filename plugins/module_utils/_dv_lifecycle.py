@@ -12,7 +12,7 @@ allows expansion, as CDI expects users to do.
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 
 from ansible_collections.virt.kubevirt.plugins.module_utils._apply import ensure_applied
 from ansible_collections.virt.kubevirt.plugins.module_utils._dv_spec import SIZE_PATH, build_dv, build_metadata, check_unchanged, get_path
@@ -127,13 +127,17 @@ def present(module: Any) -> Dict[str, Any]:
     live = client.get(DATA_VOLUME, name, namespace)
     grow = check_unchanged(params, live) if live is not None else None  # before any write
     declared = Declared(tuple(("metadata", key) for key in ("labels", "annotations") if params.get(key) is not None))
+
+    def check_class(_live: Any, _body: Any) -> None:
+        _check_class(client, params)
+
+    before: Optional[Callable[[Any, Any], None]] = None
     if live is None:
         desired = build_dv(params)
-        before = lambda _live, _body: _check_class(client, params)  # noqa: E731
+        before = check_class
     else:
         # Metadata only: applying a spec again could only be refused; what we own is carried.
         desired = {"apiVersion": DATA_VOLUME.api_version, "kind": DATA_VOLUME.kind, "metadata": build_metadata(params)}
-        before = None
     try:
         outcome = ensure_applied(client, DATA_VOLUME, desired, namespace,
                                  declared=declared if live is not None else None, before_write=before, live=live)

@@ -11,8 +11,8 @@ module: datavolume
 short_description: Manage CDI DataVolumes (import, clone, blank and upload disks)
 version_added: 0.1.0
 description:
-  - Create and delete C(DataVolume) objects of the Containerized Data Importer (C(cdi.kubevirt.io/v1beta1)):
-    disks imported over HTTP(S), from S3, GCS or a container registry, cloned from a PVC or a
+  - Create and delete C(DataVolume) objects of the Containerized Data Importer (C(cdi.kubevirt.io/v1beta1)),
+    that is disks imported over HTTP(S), from S3, GCS or a container registry, cloned from a PVC or a
     VolumeSnapshot (also from another namespace), taken from a C(DataSource), blank, or prepared for an upload.
   - The DataVolume is server-side applied with the field manager C(virt.kubevirt); an unchanged
     re-run sends no write (one GET of the DataVolume and one of its claim).
@@ -87,7 +87,7 @@ options:
         description: Secret in the namespace with the basic auth keys C(accessKeyId) (user) and C(secretKey) (password).
         type: str
       extra_headers:
-        description: HTTP header lines (C(Name: value)) the importer sends.
+        description: "HTTP header lines the importer sends, such as V(X-Trace: 1)."
         type: list
         elements: str
       secret_extra_headers:
@@ -226,7 +226,7 @@ options:
     description:
       - With V(state=present), wait until CDI populated the volume (phase C(Succeeded)), or for
         O(upload) until it is ready for the upload (C(UploadReady)). A claim of a WaitForFirstConsumer
-        class is only populated once a VM uses it: the wait ends at phase C(WaitForFirstConsumer) then.
+        class is only populated once a VM uses it, so the wait ends at phase C(WaitForFirstConsumer) then.
       - The wait fails early, with CDI's message, when CDI reports a failure it does not recover from
         on its own (phase C(Failed), an importer that ended in error (C(Running=False)), an invalid claim).
       - With a larger O(storage.size), also waits until the claim reports the new capacity.

@@ -15,7 +15,7 @@ description:
     across the cluster, each with its phase, progress and conditions in C(status), a summary of the
     claim CDI made for it and the VirtualMachines that use it.
   - Three paginated lists per namespace (or cluster-wide without one) whatever the number of
-    DataVolumes: DataVolumes, claims and VMs; a named DataVolume in a namespace costs one GET and one claim GET.
+    DataVolumes (DataVolumes, claims and VMs); a named DataVolume in a namespace costs one GET and one claim GET.
   - Optionally waits until every matched DataVolume is populated.
 author:
   - virt.kubevirt maintainers (@virt-kubevirt)
