@@ -30,6 +30,7 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._disk_hotplug import
     without_disk,
 )
 from ansible_collections.virt.kubevirt.plugins.module_utils._disk_status import (
+    READY,
     describe_volume,
     in_vmi_spec,
     summary,
@@ -92,7 +93,7 @@ def _patch_template(client: ResourceClient, params: Mapping[str, Any], vm: Dict[
 def _wait(module: KubevirtModule, vmi: Optional[Dict[str, Any]], changed: bool, declarative: bool,
           fresh: bool) -> Optional[Dict[str, Any]]:
     """The VMI once the volume is Ready (present) or gone (absent); ``vmi`` as read when there is
-    nothing to wait for. ``fresh``: ``vmi`` was read after the write, so the wait starts from it."""
+    nothing to wait for. ``fresh``: nothing was written since ``vmi`` was read, so the wait starts from it."""
     params = module.params
     if not params["wait"] or not _live_vmi(vmi) or (changed and module.check_mode):
         return vmi
@@ -119,11 +120,12 @@ def _result(module: KubevirtModule, changed: bool, before: Mapping[str, Any], af
             vmi: Optional[Dict[str, Any]], spec_only: Optional[str]) -> Dict[str, Any]:
     params = module.params
     entry = summary(volume_status(vmi, params["name"]))
+    ready = entry is not None and entry.get("phase") == READY
     result: Dict[str, Any] = {
         "changed": changed,
         "running": _live_vmi(vmi),
         "volume_status": entry,
-        "target": (entry or {}).get("target") or None if (entry or {}).get("phase") == "Ready" else None,
+        "target": (entry or {}).get("target") or None if ready else None,
     }
     if params["state"] == "present":
         result["volume"] = hotplug_volume(params)
