@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+from .test_vm_disk_helpers import run_batch
+
 
 def test_named_listed_and_used_by(runner, namespace):
-    for name in ("root", "data"):
-        run = runner.run("datavolume", {"name": name, "namespace": namespace, "blank": True, "storage": {"size": "1Gi"},
-                                        "labels": {"disk": name}, "wait": True})
-        assert not run.failed, run
+    created, _requests = run_batch(runner, [{"name": name, "namespace": namespace, "blank": True, "storage": {"size": "1Gi"},
+                                             "labels": {"disk": name}, "wait": True} for name in ("root", "data")],
+                                   module="datavolume")
+    assert not any(result.get("failed") for result in created), created
     vm = {"name": "web", "namespace": namespace, "run_strategy": "Halted", "memory": "1Gi",
           "disks": [{"name": "root", "pvc": "root"}], "networks": [{"name": "default"}]}
     assert not runner.run("vm", vm).failed

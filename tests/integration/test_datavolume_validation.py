@@ -3,20 +3,17 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """datavolume / datavolume_info input mistakes: one line naming the option, before any request.
 
-All cases run as the tasks of one playbook (one ansible-playbook start instead of one per
-case); each case is still its own test, and the playbook as a whole must send no request.
+All cases of a module run as the tasks of one playbook (one ansible-playbook start instead of
+one per case); each case is still its own test, and the playbooks must send no request.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
 from typing import Any, Dict, List
 
 import pytest
-import yaml
 
-from .conftest import _tool
+from .test_vm_disk_helpers import run_batch
 
 NAMESPACE = "dv-validation"
 URL = "https://images.example.com/fedora.qcow2"
@@ -89,24 +86,16 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def outcomes(runner, cluster) -> Dict[str, Any]:
-    """Every case as one task of one playbook; the results by case id, and the requests sent."""
-    tasks: List[Dict[str, Any]] = []
-    for case_id, module, args, _fragment in CASES:
-        task_args = dict(args, kubeconfig=cluster.kubeconfig, context="local")
-        tasks.append({"name": case_id, "virt.kubevirt.%s" % module: task_args, "register": "r_" + case_id.replace("-", "_"),
-                      "ignore_errors": True})
-    results_file = runner.workdir / "dv-validation-results.json"
-    collect = "{{ {%s} | to_json }}" % ", ".join("'%s': r_%s" % (c[0], c[0].replace("-", "_")) for c in CASES)
-    tasks.append({"name": "save", "ansible.builtin.copy": {"content": collect, "dest": str(results_file)}})
-    playbook = runner.workdir / "dv-validation.yml"
-    playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}], sort_keys=False))
-    mark = cluster.mark()
-    proc = subprocess.run([_tool("ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)],
-                          capture_output=True, text=True, env=runner.env(), cwd=str(runner.workdir), check=False, timeout=600)
-    assert results_file.exists(), proc.stdout + proc.stderr
-    return {"results": json.loads(results_file.read_text()), "requests": cluster.requests(since=mark),
-            "output": proc.stdout + proc.stderr}
+def outcomes(runner) -> Dict[str, Any]:
+    """Every case as one task of one playbook per module; the results by case id, and the requests sent."""
+    results: Dict[str, Any] = {}
+    requests: List[Dict[str, Any]] = []
+    for module in ("datavolume", "datavolume_info"):
+        cases = [case for case in CASES if case[1] == module]
+        found, sent = run_batch(runner, [case[2] for case in cases], module=module)
+        results.update({case[0]: result for case, result in zip(cases, found)})
+        requests.extend(sent)
+    return {"results": results, "requests": requests}
 
 
 @pytest.mark.parametrize("case_id, fragment", [(c[0], c[3]) for c in CASES], ids=[c[0] for c in CASES])
@@ -116,8 +105,7 @@ def test_bad_input_fails_with_one_line_naming_the_option(outcomes, case_id, frag
     msg = result["msg"]
     assert fragment in msg, msg
     option = fragment.split(":")[0].split(" must")[0]
-    assert option in msg and "\n" not in msg, msg
-    assert "Traceback" not in outcomes["output"] and "MODULE FAILURE" not in outcomes["output"]
+    assert option in msg and "\n" not in msg and "Traceback" not in msg and "MODULE FAILURE" not in msg, msg
 
 
 def test_no_case_sent_a_request(outcomes):

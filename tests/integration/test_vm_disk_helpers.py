@@ -121,12 +121,12 @@ def verbs(run: Any) -> List[str]:
     return [r["verb"] for r in run.requests]
 
 
-def run_batch(runner: Any, tasks: List[Dict[str, Any]]) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
-    """Several vm_disk tasks in one ansible-playbook (one start-up instead of one each), errors
+def run_batch(runner: Any, tasks: List[Dict[str, Any]], module: str = "vm_disk") -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+    """Several tasks of ``module`` in one ansible-playbook (one start-up instead of one each), errors
     ignored: their registered results, and every request the play sent."""
     run_id = uuid.uuid4().hex[:8]
     saved = runner.workdir / ("disk-batch-%s.json" % run_id)
-    cases = [{"name": "case %d" % index, "virt.kubevirt.vm_disk": args, "register": "case_%d" % index,
+    cases = [{"name": "case %d" % index, "virt.kubevirt.%s" % module: args, "register": "case_%d" % index,
               "ignore_errors": True} for index, args in enumerate(tasks)]
     content = "{{ [%s] | to_json }}" % ", ".join("case_%d" % index for index in range(len(tasks)))
     save = {"name": "save the results", "ansible.builtin.copy": {"dest": str(saved), "content": content}}
