@@ -10,6 +10,8 @@ from typing import Any, Dict, Optional
 
 import pytest
 
+from .test_vm_disk_helpers import run_batch
+
 DEFAULT_CLASS = "ocs-storagecluster-ceph-rbd-virtualization"
 CDI = ("cdi.kubevirt.io", "v1beta1")
 
@@ -93,11 +95,11 @@ def test_changed_spec_is_refused_before_any_write(runner, namespace, store):
         (_blank(namespace, storage={"size": "512Mi"}), "storage.size: DataVolume %s/disk has 1Gi, the task asks for 512Mi; "
          "a volume cannot shrink" % namespace),
     ]
-    for args, message in cases:
-        run = runner.run("datavolume", args, check=False)
-        assert run.failed, run
-        assert run.msg.startswith(message), run.msg
-        assert run.writes == [] and [r["verb"] for r in run.requests] == ["get"], run
+    results, requests = run_batch(runner, [args for args, _message in cases], module="datavolume")
+    for (_args, message), result in zip(cases, results):
+        assert result.get("failed") and result["msg"].startswith(message), result
+    # One GET per task, nothing else.
+    assert [r["verb"] for r in requests] == ["get"] * len(cases), requests
     assert store.dv(namespace, "disk")["spec"]["storage"]["volumeMode"] == "Block"
 
 
@@ -154,6 +156,10 @@ def test_in_use_deletion_is_refused_unless_forced(runner, namespace, store):
                                   % namespace), refused.msg
     assert refused.writes == [] and store.dv(namespace, "disk") is not None
 
+    preview = runner.run("datavolume", {"name": "disk", "namespace": namespace, "state": "absent", "force": True,
+                                        "wait": True}, check=True)
+    assert not preview.failed and preview.changed and preview.writes == [], preview
+    assert store.dv(namespace, "disk") is not None
     forced = runner.run("datavolume", {"name": "disk", "namespace": namespace, "state": "absent", "force": True,
                                        "wait": True}, diff=True)
     assert not forced.failed, forced
