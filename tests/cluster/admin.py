@@ -7,21 +7,25 @@
   resourceVersions from before are answered 410 Expired
 - ``POST /_admin/drop-watches``: cut every open watch stream (clients must re-watch)
 - ``GET /_admin/state``: resourceVersion, open watches, controller errors, whether controllers are idle
+- ``GET /_admin/pvc-data/<namespace>/<name>[?whole=true]``: the bytes of a bound claim's volume,
+  streamed: the image (what the last import / upload / clone wrote from offset 0) or, with
+  ``whole=true``, the whole volume; headers ``X-Image-Size`` and ``X-Volume-Size``
 """
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 from .api import errors
 from .api.request import Request, Response
+from .controllers.disks import claim_key
 from .faults import FaultSpecError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .cluster import Cluster
 
 
-def handle(cluster: "Cluster", req: Request) -> Response:
+def handle(cluster: "Cluster", req: Request) -> Optional[Response]:
     try:
         user = cluster.auth.authenticate(req)
     except errors.ApiError as exc:
@@ -63,4 +67,22 @@ def handle(cluster: "Cluster", req: Request) -> Response:
         return Response(200, {"dropped": cluster.store.close_watchers()})
     if action == "state" and method == "GET":
         return Response(200, cluster.state())
+    if action.startswith("pvc-data/") and method == "GET":
+        return _pvc_data(cluster, req, action[len("pvc-data/"):])
     return Response(404, errors.ApiError(404, "NotFound", f"unknown admin action {method} {req.path}", {}).status())
+
+
+def _pvc_data(cluster: "Cluster", req: Request, rest: str) -> Optional[Response]:
+    namespace, _, name = rest.partition("/")
+    disks = cluster.runtime.disks
+    key = claim_key(cluster.store, namespace, name)
+    if key is None or not disks.exists(key):
+        return Response(404, errors.ApiError(404, "NotFound", f"no volume bytes for claim {namespace}/{name} "
+                                             "(missing or not bound)", {}).status())
+    whole = (req.param("whole") or "").lower() == "true"
+    req.start_stream("application/octet-stream", [("X-Image-Size", str(disks.image_size(key))),
+                                                  ("X-Volume-Size", str(disks.size(key)))])
+    for block in disks.read(key, whole=whole):
+        req.channel.write_chunk(block)
+    req.channel.end_stream()
+    return None

@@ -184,6 +184,31 @@ class ClusterHandle:
     def state(self) -> dict:
         return self._admin("GET", "state")
 
+    def pvc_data(self, namespace: str, name: str, whole: bool = False) -> bytes:
+        """The image bytes of a bound claim's volume (``whole``: the entire volume)."""
+        return b"".join(self.pvc_chunks(namespace, name, whole))
+
+    def pvc_sha256(self, namespace: str, name: str, whole: bool = False) -> str:
+        """sha256 of the claim's image (or whole volume), hashed while streaming."""
+        digest = hashlib.sha256()
+        for block in self.pvc_chunks(namespace, name, whole):
+            digest.update(block)
+        return digest.hexdigest()
+
+    def pvc_chunks(self, namespace: str, name: str, whole: bool = False) -> Iterator[bytes]:
+        query = "?whole=true" if whole else ""
+        request = urllib.request.Request(f"{self.url}/_admin/pvc-data/{namespace}/{name}{query}",
+                                         headers={"Authorization": f"Bearer {self.admin_token}"})
+        try:
+            with urllib.request.urlopen(request, context=self._ssl, timeout=60) as response:
+                while True:
+                    block = response.read(1024 * 1024)
+                    if not block:
+                        return
+                    yield block
+        except urllib.error.HTTPError as exc:
+            raise RuntimeError(f"pvc-data {namespace}/{name}: {exc.code} {exc.read().decode(errors='replace')}") from None
+
     # -- lifecycle -------------------------------------------------------------------------------
     def stop(self) -> None:
         if self.process.poll() is None:

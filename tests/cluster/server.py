@@ -52,6 +52,7 @@ class _Handler(BaseHTTPRequestHandler):
         request = Request(self.command, path, query, self.headers, self._read_body, self,
                           self.server.on_status)
         self._streaming = False
+        self._reader: Optional[BodyReader] = None
         try:
             self.server.app.handle(request)
         except (BrokenPipeError, ConnectionError, ssl.SSLError, TimeoutError, OSError) as exc:
@@ -60,6 +61,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if not request.answered:
             self.close_connection = True
+            return
+        if self._reader is not None:
+            if not self._reader.exhausted:
+                self.close_connection = True  # a streamed body not read to its end
             return
         if request._body is None and not self.close_connection:
             try:
@@ -89,6 +94,11 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ValueError("request body too large")
             data = self.rfile.read(length) if length > 0 else b""
         return data
+
+    def open_body(self) -> "BodyReader":
+        """The request body as a stream (no size limit, constant memory): the upload proxy."""
+        self._reader = BodyReader(self.rfile, self.headers)
+        return self._reader
 
     # -- channel -------------------------------------------------------------------------------
     def _head(self, status: int, content_type: str, headers: list[tuple[str, str]], extra: str) -> bytes:
@@ -148,6 +158,40 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - signature of the base class
         log.debug("%s - %s", self.address_string(), format % args)
+
+
+class BodyReader:
+    """``read(n)`` over a Content-Length or chunked body; ``exhausted`` once it has all been read."""
+
+    def __init__(self, rfile, headers) -> None:
+        self._rfile = rfile
+        self._chunked = "chunked" in (headers.get("Transfer-Encoding", "") or "").lower()
+        self._left = 0 if self._chunked else int(headers.get("Content-Length", "0") or 0)
+        self.exhausted = not self._chunked and self._left == 0
+
+    def read(self, n: int = 1024 * 1024) -> bytes:
+        if self.exhausted:
+            return b""
+        if self._chunked and self._left == 0:
+            size_line = self._rfile.readline(65537)
+            if not size_line:
+                raise ConnectionError("connection closed inside a chunked body")
+            self._left = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
+            if self._left == 0:
+                while self._rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                    pass
+                self.exhausted = True
+                return b""
+        data = self._rfile.read(min(n, self._left))
+        if not data:
+            raise ConnectionError("connection closed inside the body")
+        self._left -= len(data)
+        if self._left == 0:
+            if self._chunked:
+                self._rfile.readline(65537)
+            else:
+                self.exhausted = True
+        return data
 
 
 class ApiHTTPServer(ThreadingHTTPServer):

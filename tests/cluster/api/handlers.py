@@ -55,7 +55,9 @@ class ApiServer:
             if req.path.startswith("/_admin/") or req.path == "/_admin":
                 from .. import admin
                 req.loggable = False
-                req.respond(admin.handle(cluster, req))
+                answer = admin.handle(cluster, req)
+                if answer is not None:  # None: the admin action streamed its answer itself
+                    req.respond(answer)
                 return
             route = self._route(req)
             if route is not None:
@@ -103,7 +105,7 @@ class ApiServer:
             if req.path.startswith(prefix):
                 req.verb = "proxy"
                 headers = {k: v for k, v in req.headers.items()}
-                status, out_headers, body = handler(req.method, req.path, req.query, headers, req.body())
+                status, out_headers, body = handler(req.method, req.path, req.query, headers, req.body_stream())
                 out_headers = dict(out_headers or {})
                 content_type = out_headers.pop("Content-Type", "application/json")
                 return Response(status, body or b"", content_type=content_type, headers=list(out_headers.items()))

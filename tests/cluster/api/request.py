@@ -159,6 +159,15 @@ class Request:
             self._body = self._read_body()
         return self._body
 
+    def body_stream(self) -> Any:
+        """The body as a file-like ``read(n)`` stream, unbuffered when the transport can."""
+        opener = getattr(self.channel, "open_body", None)
+        if self._body is None and opener is not None:
+            self._body = b""  # consumed by the stream
+            return opener()
+        import io
+        return io.BytesIO(self.body())
+
     def json_body(self, *, allow_yaml: bool = False) -> Any:
         raw = self.body()
         if not raw.strip():
@@ -199,7 +208,8 @@ class Request:
     def fail(self, error: errors.ApiError) -> None:
         self.respond(Response(error.code, error.status(), headers=list(error.headers.items())))
 
-    def start_stream(self, content_type: str = "application/json") -> None:
+    def start_stream(self, content_type: str = "application/json",
+                     headers: Optional[list[tuple[str, str]]] = None) -> None:
         self.answered = True
         self._on_status(self, 200)
-        self.channel.start_stream(200, content_type, self._headers([]))
+        self.channel.start_stream(200, content_type, self._headers(list(headers or [])))

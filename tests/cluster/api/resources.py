@@ -85,7 +85,8 @@ class SubresourceCall:
 SubresourceHandler = Callable[[SubresourceCall], tuple[int, Any]]
 # Raw route handler for non-API paths (e.g. the CDI upload proxy):
 # (method, path, query, headers, body bytes) -> (status, headers, body bytes)
-RouteHandler = Callable[[str, str, dict, dict, bytes], tuple[int, dict, bytes]]
+# (method, path, query, headers, body) -> (status, headers, body); body: bytes or a ``read(n)`` stream
+RouteHandler = Callable[[str, str, dict, dict, Any], tuple[int, dict, bytes]]
 
 
 class Registry:

@@ -16,6 +16,7 @@ restarted (CrashLoopBackOff) every few transitions, the pod staying Running as w
 """
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from typing import Any, Optional
@@ -24,7 +25,9 @@ from urllib.parse import urlparse
 from ..api import errors
 from ..api.objects import now_rfc3339, owner_reference
 from . import cdi_render as r
-from .keys import CDICONFIG, DATASOURCE, DV, NODE, POD, PV, PVC, SC
+from .cdi_fetch import Fetch, HttpSource, is_loopback, start_fetch
+from .disks import claim_key
+from .keys import CDICONFIG, CONFIGMAP, DATASOURCE, DV, NODE, POD, PV, PVC, SC, SECRET
 from .pacing import Pacer
 from .runtime import Controller, Runtime
 
@@ -88,6 +91,7 @@ class Transfers:
         self.ctrl = ctrl
         self.pacer = Pacer()
         self.progress: dict[str, float] = {}  # pvc uid -> percent reported by the worker's metrics
+        self.fetches: dict[str, Fetch] = {}  # pvc uid -> a real http import (loopback URLs)
         self._events = r.EventsOnce("import-controller")
 
     # -- reconcile -----------------------------------------------------------------------------
@@ -153,6 +157,7 @@ class Transfers:
             if kind == "import" and failure:
                 return set_container(rt, pod, "Running", _terminated(1, "Error", failure), ready=False)
             self.progress[uid] = 0.0
+            self._start_fetch(rt, pvc)
             return set_container(rt, pod, "Running", {"running": {"startedAt": now_rfc3339()}},
                                        ready=kind != "upload")
         if phase != "Running":
@@ -167,6 +172,11 @@ class Transfers:
                                            ready=False, last=state)
             return pod
         if "waiting" in state:
+            if uid in self.fetches and self.pacer.ready(rt, self.ctrl, key, f"backoff-{restarts}", CRASH_STEPS,
+                                                        track=uid):
+                self._start_fetch(rt, pvc)  # the restarted importer reads the source again
+                return set_container(rt, pod, "Running", {"running": {"startedAt": now_rfc3339()}}, ready=True,
+                                     restarts=restarts + 1, last=container.get("lastState"))
             if self.pacer.ready(rt, self.ctrl, key, f"backoff-{restarts}", CRASH_STEPS, track=uid):
                 failure = source_failure(pvc["metadata"].get("annotations") or {},
                                          rt.options.get("flavor", "openshift")) or "Unable to process data"
@@ -177,6 +187,9 @@ class Transfers:
             if not container.get("ready") and self.pacer.ready(rt, self.ctrl, key, "probing", track=uid):
                 return set_container(rt, pod, "Running", state, ready=True)
             return pod
+        fetch = self.fetches.get(uid)
+        if fetch is not None:
+            return self._advance_fetch(rt, pvc, pod, fetch, key)
         done = self.progress.get(uid, 0.0)
         if not self.pacer.ready(rt, self.ctrl, key, f"progress-{done:.4f}", track=uid):
             return pod
@@ -188,10 +201,77 @@ class Transfers:
         if done < 100.0:
             self.pacer.ready(rt, self.ctrl, key, f"progress-{done:.4f}", track=uid)  # schedules the next step
             return pod
+        if kind == "clone":
+            self._copy_clone_bytes(rt, pvc)
         message = {"import": "Import Complete", "clone": "Clone Complete"}[kind]
         terminated = _terminated(0, "Completed", json.dumps({"message": message, "preAllocationApplied": False}))
         self._finish_clone_source(rt, pvc)
         return set_container(rt, pod, "Succeeded", terminated, ready=False)
+
+    # -- volume bytes --------------------------------------------------------------------------
+    def _start_fetch(self, rt: Runtime, pvc: dict) -> None:
+        """Really read a loopback http(s) source into the volume (cdi_fetch); others stay simulated."""
+        meta = pvc["metadata"]
+        anns = meta.get("annotations") or {}
+        if anns.get(r.ANN_SOURCE) != "http" or not is_loopback(anns.get(r.ANN_ENDPOINT) or ""):
+            return
+        volume = claim_key(rt.store, meta["namespace"], meta["name"])
+        if volume is None:
+            return
+        key = (PVC, meta["namespace"], meta["name"])
+        self.fetches[meta["uid"]] = start_fetch(rt.disks, volume, self._http_source(rt, pvc),
+                                                lambda: rt.enqueue(self.ctrl, key))
+
+    def _http_source(self, rt: Runtime, pvc: dict) -> HttpSource:
+        ns = pvc["metadata"]["namespace"]
+        anns = pvc["metadata"].get("annotations") or {}
+        source = HttpSource(url=anns.get(r.ANN_ENDPOINT) or "", checksum=anns.get(r.A + "storage.import.checksum", ""),
+                            insecure=anns.get(r.A + "storage.import.insecureSkipVerify") == "true")
+        headers = sorted((k, v) for k, v in anns.items() if k.startswith(r.A + "storage.import.extraHeaders."))
+        source.headers = [v for _, v in headers]
+        secret = _secret_data(rt, ns, anns.get(r.ANN_SECRET) or "")
+        source.username, source.password = secret.get("accessKeyId", ""), secret.get("secretKey", "")
+        http_spec = ((_owner_dv(rt, pvc) or {}).get("spec", {}).get("source") or {}).get("http") or {}
+        for name in http_spec.get("secretExtraHeaders") or []:
+            source.headers.extend(_secret_data(rt, ns, name).values())
+        config_map = rt.store.get(CONFIGMAP, ns, anns.get(r.ANN_CERT_CONFIGMAP) or "") \
+            if anns.get(r.ANN_CERT_CONFIGMAP) else None
+        source.ca_pems = [v for v in ((config_map or {}).get("data") or {}).values() if v]
+        return source
+
+    def _advance_fetch(self, rt: Runtime, pvc: dict, pod: dict, fetch: Fetch, key: tuple) -> dict:
+        uid = pvc["metadata"]["uid"]
+        if not fetch.done:
+            if fetch.progress != self.progress.get(uid):
+                self.progress[uid] = fetch.progress
+                rt.enqueue(self.ctrl, (DV, pvc["metadata"]["namespace"], pvc["metadata"]["name"]))
+            rt.requeue(self.ctrl, *key)
+            return pod
+        if fetch.error:
+            return set_container(rt, pod, "Running", _terminated(1, "Error", fetch.error), ready=False)
+        self.progress[uid] = 100.0
+        if not self.pacer.ready(rt, self.ctrl, key, "fetched", track=uid):  # ImportInProgress is seen
+            return pod
+        rt.enqueue(self.ctrl, (DV, pvc["metadata"]["namespace"], pvc["metadata"]["name"]))
+        terminated = _terminated(0, "Completed", json.dumps({"message": "Import Complete",
+                                                             "preAllocationApplied": False}))
+        return set_container(rt, pod, "Succeeded", terminated, ready=False)
+
+    def _copy_clone_bytes(self, rt: Runtime, pvc: dict) -> None:
+        """Host-assisted clone: the source's bytes (PVC, or VolumeSnapshot content) into the target."""
+        meta = pvc["metadata"]
+        target = claim_key(rt.store, meta["namespace"], meta["name"])
+        source = self._clone_source_key(rt, pvc)
+        if target is not None and source is not None and rt.disks.exists(source):
+            rt.disks.copy(source, target)
+
+    def _clone_source_key(self, rt: Runtime, pvc: dict) -> Optional[str]:
+        anns = pvc["metadata"].get("annotations") or {}
+        src_ns, _, src_name = anns.get(r.ANN_CLONE_REQUEST, "").partition("/")
+        if _from_snapshot(rt, pvc):
+            from .snapshots import snapshot_volume_key  # the snapshot controller's content bytes
+            return snapshot_volume_key(rt.store, src_ns, src_name)
+        return claim_key(rt.store, src_ns, src_name)
 
     # -- PVC annotations (updatePvcFromPod / setAnnotationsFromPodWithPrefix) ------------------
     def _sync_annotations(self, rt: Runtime, pvc: dict, kind: str, pod: dict) -> None:
@@ -354,6 +434,7 @@ class Transfers:
         self._finish_clone_source(rt, pvc)
         uid = pvc["metadata"]["uid"]
         self.pacer.forget(uid)
+        self.fetches.pop(uid, None)
 
     @staticmethod
     def _delete_pod(rt: Runtime, namespace: str, name: str) -> None:
@@ -362,6 +443,25 @@ class Transfers:
         except errors.ApiError as exc:
             if exc.code != 404:
                 raise
+
+
+def _owner_dv(rt: Runtime, pvc: dict) -> Optional[dict]:
+    for ref in pvc["metadata"].get("ownerReferences") or []:
+        if ref.get("kind") == "DataVolume" and ref.get("controller"):
+            return rt.store.get(DV, pvc["metadata"]["namespace"], ref.get("name") or "")
+    return None
+
+
+def _secret_data(rt: Runtime, namespace: str, name: str) -> dict[str, str]:
+    secret = rt.store.get(SECRET, namespace, name) if name else None
+    out = {}
+    for k, v in ((secret or {}).get("data") or {}).items():
+        try:
+            out[k] = base64.b64decode(v).decode()
+        except (ValueError, UnicodeDecodeError):
+            continue
+    out.update((secret or {}).get("stringData") or {})
+    return out
 
 
 def _from_snapshot(rt: Runtime, pvc: dict) -> bool:

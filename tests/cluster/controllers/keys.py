@@ -12,6 +12,8 @@ NODE: GR = ("", "nodes")
 POD: GR = ("", "pods")
 PVC: GR = ("", "persistentvolumeclaims")
 PV: GR = ("", "persistentvolumes")
+CONFIGMAP: GR = ("", "configmaps")
+SECRET: GR = ("", "secrets")
 SERVICE: GR = ("", "services")
 # storage and CDI
 SC: GR = ("storage.k8s.io", "storageclasses")

@@ -19,6 +19,7 @@ from typing import Iterable, Optional
 from ..api.objects import ObjectService, now_rfc3339
 from ..api.resources import GR, Registry
 from ..api.store import Event, Store
+from .disks import Disks
 
 log = logging.getLogger("cluster.controllers")
 
@@ -64,6 +65,7 @@ class Runtime:
         self._thread: Optional[threading.Thread] = None
         self._by_name: dict[str, Controller] = {}
         self.errors: list[str] = []
+        self.disks = Disks(self.options.get("volumes_dir"))  # volume bytes (sparse files)
         store.add_listener(self._on_event)
 
     # -- wiring --------------------------------------------------------------------------------
@@ -84,6 +86,7 @@ class Runtime:
             self._cv.notify_all()
         if self._thread:
             self._thread.join(timeout=5)
+        self.disks.close()
 
     # -- scheduling ----------------------------------------------------------------------------
     def _on_event(self, event: Event) -> None:

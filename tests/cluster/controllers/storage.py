@@ -26,6 +26,7 @@ from ..api.objects import now_rfc3339
 from ..api.resources import GR, AdmissionRequest
 from ..api.store import Event, Store
 from . import storage_catalog as cat
+from .disks import pv_key
 from .keys import CDI, CDICONFIG, POD, PV, PVC, SC, SP
 from .pacing import Pacer
 from .quantity import MiB, format_binary, parse_bytes, round_up
@@ -300,6 +301,7 @@ class StorageController(Controller):
     def _resize(self, rt: Runtime, pvc: dict, pv: dict, wanted: int) -> None:
         sc = rt.store.get(SC, None, pv["spec"].get("storageClassName") or "") or {}
         size = format_binary(_provisioned_size(sc.get("provisioner", ""), wanted))
+        rt.disks.ensure(pv_key(pv["metadata"]["name"]), parse_bytes(size) or 0)  # the volume grows, data kept
         rt.service.mutate(PV, None, pv["metadata"]["name"], lambda o: o["spec"]["capacity"].update(storage=size))
         rt.service.mutate(PVC, pvc["metadata"]["namespace"], pvc["metadata"]["name"],
                           lambda o: o["status"].setdefault("capacity", {}).update(storage=size),
@@ -365,6 +367,7 @@ class StorageController(Controller):
         pv = rt.store.get(PV, None, pv_name)
         if pv is None:
             pv = rt.service.create(PV, self._pv_for(rt, pvc, sc, pv_name, node), keep_status=True)
+        rt.disks.ensure(pv_key(pv_name), parse_bytes(pv["spec"]["capacity"]["storage"]) or 0)  # sparse: zeroes
         rt.record_event(pvc, "ProvisioningSucceeded", f"Successfully provisioned volume {pv_name}", component=component)
         self._bind(rt, pvc, pv)
 
@@ -409,6 +412,8 @@ class StorageController(Controller):
     def _bind(self, rt: Runtime, pvc: dict, pv: dict) -> None:
         meta = pvc["metadata"]
         pv_name = pv["metadata"]["name"]
+        # a static PV gets its (sparse) file when first bound
+        rt.disks.ensure(pv_key(pv_name), parse_bytes((pv["spec"].get("capacity") or {}).get("storage")) or 0)
         if not pv["spec"].get("claimRef") or _phase(pv) != "Bound":
             def claim(o: dict) -> None:
                 o["spec"]["claimRef"] = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "name": meta["name"],
@@ -436,6 +441,7 @@ class StorageController(Controller):
         pv = rt.store.get(PV, None, name)
         if pv is None:
             self.pacer.forget((PV, "", name))
+            rt.disks.delete(pv_key(name))  # the volume's bytes go with it
             return
         key = (PV, "", name)
         meta, spec = pv["metadata"], pv["spec"]

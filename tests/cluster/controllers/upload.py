@@ -10,8 +10,10 @@
   400 without or with a malformed ``Authorization: Bearer`` header, 401 for an invalid or expired
   token, 503 with the reason while the target is missing, not an upload target, finished, or not
   ready within 10 transitions (``context deadline exceeded``); then as the upload server: 404 for a
-  method other than POST, 400 for a form without a ``file`` part, 500 for an empty image, 200 once
-  the bytes are written — the upload pod then exits and the DataVolume becomes Succeeded.
+  method other than POST, 400 for a form without a ``file`` part, 500 for an empty image or one
+  larger than the volume, 200 once the bytes are written — the upload pod then exits and the
+  DataVolume becomes Succeeded. The body (raw or the form's ``file`` part) is streamed into the
+  volume's file in constant memory, gz / xz decompressed (``disks.ImageSink``).
 """
 from __future__ import annotations
 
@@ -19,20 +21,20 @@ import base64
 import dataclasses
 import hashlib
 import hmac
+import io
 import json
 import logging
 import re
 import threading
 import time
-from email.parser import BytesParser
-from email.policy import HTTP
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 from ..api import errors
 from ..api.resources import GR, AdmissionRequest
 from ..api.store import Event
 from . import cdi_render as r
 from .cdi_transfer import finish_upload
+from .disks import CHUNK, ImageTooLarge, claim_key
 from .keys import PVC, UTR
 from .runtime import Controller, ObjKey, Runtime
 
@@ -134,7 +136,7 @@ class UploadProxy(Controller):
                     raise
 
     # -- the proxy -----------------------------------------------------------------------------
-    def handle(self, method: str, path: str, query: dict, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
+    def handle(self, method: str, path: str, query: dict, headers: dict, body: Any) -> tuple[int, dict, bytes]:
         path = path.split("?", 1)[0].rstrip("/") or "/"
         if path not in PROXY_PATHS:
             return 404, dict(_PLAIN), b"404 page not found\n"
@@ -178,9 +180,10 @@ class UploadProxy(Controller):
                 return "context deadline exceeded"
             time.sleep(min(0.05, max(self.rt.time_scale / 2, 0.005)))
 
-    def _upload_server(self, method: str, path: str, headers: dict, body: bytes, namespace: str,
+    def _upload_server(self, method: str, path: str, headers: dict, body: Any, namespace: str,
                        pvc_name: str) -> tuple[int, dict, bytes]:
-        """cdi-uploadserver behind the proxy: one upload at a time, then it exits."""
+        """cdi-uploadserver behind the proxy: one upload at a time, streamed into the volume file
+        (decompressing gz / xz), then it exits."""
         is_async = path in ASYNC_PATHS + FORM_ASYNC_PATHS
         if method == "HEAD" and is_async:
             return 200, {}, b""
@@ -192,37 +195,118 @@ class UploadProxy(Controller):
                 return 503, {}, b""
             self._busy.add(target)
         try:
-            data: Optional[bytes] = body
+            stream = io.BytesIO(body) if isinstance(body, (bytes, bytearray)) else body
+            chunks: Optional[Iterator[bytes]] = _chunks(stream)
             if path in FORM_PATHS + FORM_ASYNC_PATHS:
-                data = _form_file(headers, body)
-                if data is None:
+                chunks = _form_file(headers, stream)
+                if chunks is None:
                     return 400, {}, b""
-            if not data:
+            volume = claim_key(self.rt.store, namespace, pvc_name)
+            if volume is None:
+                return 503, dict(_PLAIN), b"error in upload-proxy: dial tcp: connect: connection refused"
+            sink = self.rt.disks.sink(volume)
+            ok = False
+            try:
+                for chunk in chunks:
+                    sink.write(chunk)
+                ok = sink.received > 0
+            except ImageTooLarge as exc:
+                return 500, dict(_PLAIN), f"Saving stream failed: {exc}".encode()
+            finally:
+                sink.close(ok)
+            if not ok:
                 if is_async:
                     return 500, dict(_PLAIN), (b"Saving stream failed: Unable to transfer source data to target "
                                                b"file: unexpected EOF")
                 return 500, {}, b""
             with self._lock:
-                self.received[target] = self.received.get(target, 0) + len(data)
+                self.received[target] = self.received.get(target, 0) + sink.received
             if not finish_upload(self.rt, namespace, pvc_name):
                 return 503, dict(_PLAIN), b"error in upload-proxy: dial tcp: connect: connection refused"
-            log.info("upload of %d bytes into %s/%s complete", len(data), namespace, pvc_name)
+            log.info("upload of %d bytes into %s/%s complete", sink.received, namespace, pvc_name)
             return 200, {}, b""
         finally:
             with self._lock:
                 self._busy.discard(target)
 
 
-def _form_file(headers: dict, body: bytes) -> Optional[bytes]:
-    """The ``file`` part of a multipart/form-data body (what the upload server reads)."""
+def _chunks(stream: Any, size: int = CHUNK) -> Iterator[bytes]:
+    while True:
+        block = stream.read(size)
+        if not block:
+            return
+        yield block
+
+
+def _form_file(headers: dict, stream: Any) -> Optional[Iterator[bytes]]:
+    """The ``file`` part of a multipart/form-data body, streamed (what the upload server reads);
+    None when the body is not a form or has no such part."""
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
-    if "multipart/form-data" not in content_type.lower():
+    match = re.search(r'boundary="?([^";]+)"?', content_type)
+    if "multipart/form-data" not in content_type.lower() or not match:
         return None
-    message: Any = BytesParser(policy=HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode() + body)
-    if not message.is_multipart():
+    reader = _Buffered(stream)
+    delimiter = b"--" + match.group(1).encode()
+    if not reader.skip_past(delimiter):
         return None
-    for part in message.iter_parts():
-        if part.get_param("name", header="content-disposition") == "file":
-            return part.get_payload(decode=True) or b""
-    return None
+    while True:
+        after = reader.take(2)
+        if after == b"--" or not after:
+            return None  # the closing delimiter: no file part
+        head = reader.until(b"\r\n\r\n", limit=16384)
+        if head is None:
+            return None
+        disposition = next((line for line in head.decode("latin-1").split("\r\n")
+                            if line.lower().startswith("content-disposition:")), "")
+        if re.search(r';\s*name="?file"?(;|$|\s)', disposition):
+            return reader.stream_until(b"\r\n" + delimiter)
+        if not reader.skip_past(b"\r\n" + delimiter):
+            return None
+
+
+class _Buffered:
+    """A small read-ahead buffer over a stream, for finding multipart delimiters."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream, self.buf = stream, b""
+
+    def _fill(self) -> bool:
+        block = self.stream.read(CHUNK)
+        self.buf += block
+        return bool(block)
+
+    def take(self, n: int) -> bytes:
+        while len(self.buf) < n and self._fill():
+            pass
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def until(self, marker: bytes, limit: int) -> Optional[bytes]:
+        while marker not in self.buf:
+            if len(self.buf) > limit or not self._fill():
+                return None
+        out, _, self.buf = self.buf.partition(marker)
+        return out
+
+    def skip_past(self, marker: bytes) -> bool:
+        for _ in self.stream_until(marker):
+            pass
+        return self.found
+
+    def stream_until(self, marker: bytes) -> Iterator[bytes]:
+        """Yield the bytes before ``marker`` (consumed too); ``found`` tells whether it came."""
+        self.found = False
+        while True:
+            index = self.buf.find(marker)
+            if index >= 0:
+                if index:
+                    yield self.buf[:index]
+                self.buf = self.buf[index + len(marker):]
+                self.found = True
+                return
+            keep = len(marker) - 1
+            if len(self.buf) > keep:
+                out, self.buf = self.buf[:len(self.buf) - keep], self.buf[len(self.buf) - keep:]
+                yield out
+            if not self._fill():
+                return
