@@ -316,13 +316,11 @@ EXAMPLES = r"""
       size: 10Gi
     wait: true
 
-- name: Grow a disk created with 12Gi (its StorageClass must allow volume expansion)
+- name: Grow the upload DataVolume above from 10Gi to 20Gi (its StorageClass must allow volume expansion)
   virt.kubevirt.datavolume:
-    name: centos-stream-9
+    name: uploaded
     namespace: images
-    registry:
-      url: docker://quay.io/containerdisks/centos-stream:9
-      pull_method: node
+    upload: true
     storage:
       size: 20Gi
 
