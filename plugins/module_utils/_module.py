@@ -21,6 +21,7 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._auth import auth_ar
 from ansible_collections.virt.kubevirt.plugins.module_utils._client import create_api_client
 from ansible_collections.virt.kubevirt.plugins.module_utils._diff import make_diff
 from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
+from ansible_collections.virt.kubevirt.plugins.module_utils._progress import Progress
 from ansible_collections.virt.kubevirt.plugins.module_utils._validate_shape import relaxed, shape_problem
 from ansible_collections.virt.kubevirt.plugins.module_utils._waiter import Waiter
 
@@ -63,7 +64,7 @@ class KubevirtModule:
         # AnsibleModule crashes on `cpu: 2` and leaves nested "dictionary requested" unnamed.
         problem = shape_problem(spec, _raw_params())
         if problem:
-            AnsibleModule(argument_spec=relaxed(spec, problem[0]), **kwargs).fail_json(msg=problem[1])
+            AnsibleModule(argument_spec=relaxed(spec), **kwargs).fail_json(msg=problem[1])
         self.ansible = AnsibleModule(argument_spec=spec, **kwargs)
         if KUBERNETES_IMPORT_ERROR:
             self.ansible.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
@@ -72,6 +73,7 @@ class KubevirtModule:
         if wait and self.params["wait_timeout"] < 0:
             self.ansible.fail_json(msg="wait_timeout must be zero or more seconds, got %s" % self.params["wait_timeout"])
         self._client: Optional[ResourceClient] = None
+        self.progress = Progress()
 
     @property
     def params(self) -> Dict[str, Any]:
@@ -94,7 +96,8 @@ class KubevirtModule:
         return self._client
 
     def waiter(self) -> Waiter:
-        return Waiter(self.client)
+        """A waiter whose observations go to this task's progress (result ``progress``, live lines)."""
+        return Waiter(self.client, progress=self.progress)
 
     def add_diff(self, result: Dict[str, Any], before: Any, after: Any) -> Dict[str, Any]:
         if self.diff_mode:
@@ -109,5 +112,11 @@ class KubevirtModule:
         try:
             result = run(self)
         except KubeApiError as err:
-            self.ansible.fail_json(**err.to_result())
-        self.ansible.exit_json(**result)
+            self.ansible.fail_json(**self._with_progress(err.to_result()))
+        self.ansible.exit_json(**self._with_progress(result))
+
+    def _with_progress(self, result: Dict[str, Any]) -> Dict[str, Any]:
+        """The states observed while waiting, when the task waited."""
+        if self.progress.history:
+            result = dict(result, progress=self.progress.history)
+        return result

@@ -102,12 +102,15 @@ def shape_problem(argument_spec: Mapping[str, Any], params: Mapping[str, Any]) -
     return None
 
 
-def relaxed(argument_spec: Mapping[str, Any], option: str) -> Dict[str, Any]:
-    """The spec with ``option`` accepting anything, so AnsibleModule can start and report the problem."""
+def relaxed(argument_spec: Mapping[str, Any]) -> Dict[str, Any]:
+    """The spec with every option that has sub-options accepting anything, so AnsibleModule can
+    start and report the first problem (a second wrongly shaped option would stop it with its own
+    unnamed "dictionary requested")."""
     spec: Dict[str, Any] = copy.deepcopy(dict(argument_spec))
     kept: List[str] = ["aliases", "no_log"]
-    loose = dict({key: spec[option][key] for key in kept if key in spec[option]}, type="raw")
-    if has_secret(spec[option]):
-        loose["no_log"] = True  # the value may hold the secret its sub-options would have masked
-    spec[option] = loose
+    for option in [name for name, sub in spec.items() if sub.get("options")]:
+        loose = dict({key: spec[option][key] for key in kept if key in spec[option]}, type="raw")
+        if has_secret(spec[option]):
+            loose["no_log"] = True  # the value may hold the secret its sub-options would have masked
+        spec[option] = loose
     return spec

@@ -11,6 +11,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
 from ansible_collections.virt.kubevirt.plugins.module_utils._events import describe_events, recent_events
 from ansible_collections.virt.kubevirt.plugins.module_utils._predicates import Predicate, describe_state
+from ansible_collections.virt.kubevirt.plugins.module_utils._progress import Progress, state_summary
 from ansible_collections.virt.kubevirt.plugins.module_utils._resources import ResourceRef
 from ansible_collections.virt.kubevirt.plugins.module_utils._transport import CONNECT_FAILED, CONNECTION_ERROR
 
@@ -46,8 +47,12 @@ class Waiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         poll_interval: float = POLL_INTERVAL,
+        progress: Optional[Progress] = None,
     ) -> None:
         self.client = client
+        # Every state observed while waiting goes to ``progress`` (history and live lines).
+        self.progress = progress
+        self._summary: Callable[[Any], str] = state_summary
         self._clock = clock
         self._sleep = sleep
         self.poll_interval = poll_interval
@@ -63,6 +68,7 @@ class Waiter:
         event_kinds: Optional[Sequence[str]] = None,
         initial: Any = False,
         deleted_is_final: bool = False,
+        summary: Callable[[Any], str] = state_summary,
     ) -> Optional[Dict[str, Any]]:
         """The first observed state satisfying ``predicate``; KubeApiError(reason=Timeout) if none.
 
@@ -71,7 +77,16 @@ class Waiter:
         waits nobody will satisfy by recreating it (a VM deleted while we wait for it to run).
         A dropped stream or a 410 (compacted history) is answered with a fresh read and a new
         watch from its resourceVersion; polling is only for servers that refuse to watch.
+        ``summary`` turns an observed object into its progress state (phase and percentage).
         """
+        self._summary = summary
+        try:
+            return self._wait(ref, name, namespace, predicate, timeout, description, event_kinds, initial, deleted_is_final)
+        finally:
+            if self.progress is not None:
+                self.progress.finish()
+
+    def _wait(self, ref, name, namespace, predicate, timeout, description, event_kinds, initial, deleted_is_final):
         deadline = self._clock() + max(0.0, float(timeout))
         current = self.client.get(ref, name, namespace) if initial is False else initial
         context = (ref, name, namespace, timeout, description, event_kinds)
@@ -116,6 +131,7 @@ class Waiter:
 
     def _settled(self, predicate: Predicate, current: Any, deleted_is_final: bool, context: Tuple) -> bool:
         """True when ``current`` satisfies the wait; raises when it is gone for good."""
+        self._observe(context[0], context[1], context[2], current)
         if predicate(current):
             return True
         if current is None and deleted_is_final:
@@ -141,6 +157,7 @@ class Waiter:
             if (obj.get("metadata") or {}).get("name") != name:
                 continue
             current = None if event_type == "DELETED" else obj
+            self._observe(ref, name, namespace, current)
             if predicate(current) or (current is None and deleted_is_final):
                 return True, current
             if self._clock() >= deadline:
@@ -148,6 +165,10 @@ class Waiter:
         if current is None and predicate(None):
             return True, None
         return False, current
+
+    def _observe(self, ref: ResourceRef, name: str, namespace: Optional[str], current: Any) -> None:
+        if self.progress is not None:
+            self.progress.observe("%s %s" % (ref.kind, "%s/%s" % (namespace, name) if namespace else name), self._summary(current))
 
     def _timeout(self, ref, name, namespace, timeout, description, current, event_kinds):
         events = recent_events(self.client, namespace, name, kinds=event_kinds or (ref.kind,))

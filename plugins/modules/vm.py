@@ -559,6 +559,30 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+progress:
+  description:
+    - The states observed while the task waited (O(wait=true)), oldest first; the first and the
+      newest 99 are kept. When the task runs in the controller's worker they are also shown in the
+      play output while it waits.
+  returned: when the task waited
+  type: list
+  elements: dict
+  contains:
+    time:
+      description: When the state was observed (UTC, ISO 8601).
+      type: str
+    elapsed:
+      description: Seconds since the task started.
+      type: float
+    subject:
+      description: The object, as C(Kind namespace/name).
+      type: str
+    state:
+      description: Its C(printableStatus) or C(phase), and C(progress) when CDI reports one.
+      type: str
+  sample:
+    - {time: "2026-12-03T10:02:11Z", elapsed: 0.1, subject: VirtualMachine web/web01, state: Stopped}
+    - {time: "2026-12-03T10:02:13Z", elapsed: 2.3, subject: VirtualMachine web/web01, state: Running}
 result:
   description:
     - The VirtualMachine as returned by the API server (in check mode, the dry-run result).

@@ -17,6 +17,12 @@ time between two item results is what one more task of that kind costs in a flee
 is found in ``--extra-collections`` (offline, from PyPI: ``pip install --no-deps --target DIR
 ansible`` holds kubevirt.core and kubernetes.core; pass ``DIR``).
 
+Each module runs inside the worker on the controller (plugins/plugin_utils/_in_process.py); the
+rows "as a module process" set ``virt_kubevirt_in_process: false`` and show the usual AnsiballZ
+path. Items of a loop share one worker, so the second table repeats the main calls as
+``--items`` separate tasks (a worker each, as the tasks of a fleet playbook), where the cost of a
+task is the time between the ends of two consecutive ones.
+
 Per-item time is the median over all items of all runs. The table goes to docs/task-cost-benchmark.md
 with ``--write-docs``. Nothing is asserted about time.
 """
@@ -71,11 +77,23 @@ def kubevirt_core_installed(env: Dict[str, str]) -> bool:
     return "kubevirt.core" in listing.stdout
 
 
+MODULE_PROCESS = {"virt_kubevirt_in_process": False}
+# One task each, repeated as separate tasks: label -> task body.
+SEPARATE: Dict[str, Dict[str, Any]] = {
+    "ansible.builtin.ping": {"ansible.builtin.ping": {}},
+    "virt.kubevirt.vm, unchanged": {"virt.kubevirt.vm": VM},
+    "virt.kubevirt.vm, unchanged, as a module process": {"virt.kubevirt.vm": VM, "vars": MODULE_PROCESS},
+    "virt.kubevirt.vm_info of one VM": {"virt.kubevirt.vm_info": {"name": VM["name"], "namespace": NAMESPACE}},
+}
+SEPARATE_MARK = " (task "
+
+
 def play(items: int, with_kubevirt_core: bool) -> List[Dict[str, Any]]:
     loop = list(range(items))
     tasks: List[Dict[str, Any]] = [
         {"name": "ansible.builtin.ping", "ansible.builtin.ping": {}, "loop": loop},
         {"name": "virt.kubevirt.vm, unchanged", "virt.kubevirt.vm": VM, "loop": loop},
+        {"name": "virt.kubevirt.vm, unchanged, as a module process", "virt.kubevirt.vm": VM, "loop": loop, "vars": MODULE_PROCESS},
         {"name": "virt.kubevirt.vm, unchanged, check mode", "virt.kubevirt.vm": VM, "loop": loop, "check_mode": True},
         {"name": "virt.kubevirt.vm, unchanged, through the kubernetes client", "virt.kubevirt.vm": VM, "loop": loop,
          "environment": {"VIRT_KUBEVIRT_KUBERNETES_CLIENT": "1"}},
@@ -84,6 +102,8 @@ def play(items: int, with_kubevirt_core: bool) -> List[Dict[str, Any]]:
     ]
     if with_kubevirt_core:
         tasks.append({"name": "kubevirt.core.kubevirt_vm, unchanged", "kubevirt.core.kubevirt_vm": CORE_VM, "loop": loop})
+    for label, body in SEPARATE.items():
+        tasks.extend(dict(body, name="%s%s%d)" % (label, SEPARATE_MARK, index)) for index in range(items + 1))
     return [{"name": "task cost", "hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks}]
 
 
@@ -98,25 +118,37 @@ def run_play(plays: List[Dict[str, Any]], env: Dict[str, str], work: Path) -> Di
 
 
 def per_item_costs(timings: Dict[str, Any]) -> Dict[str, List[float]]:
+    """Loop rows: gaps between the items of a task. Separate-task rows: gaps between task ends."""
     costs: Dict[str, List[float]] = {}
+    separate: Dict[str, List[float]] = {}
     for task in timings["tasks"]:
         ends = [item["end"] for item in task["items"]]
-        costs.setdefault(task["name"], []).extend(b - a for a, b in zip(ends, ends[1:]))
         statuses = {item["status"] for item in task["items"]}
         if statuses - {"ok"}:
             raise SystemExit("%s: items ended %s; an unchanged task must be ok" % (task["name"], sorted(statuses)))
+        if SEPARATE_MARK in task["name"]:
+            separate.setdefault(task["name"].split(SEPARATE_MARK)[0] + ", separate tasks", []).extend(ends)
+        else:
+            costs.setdefault(task["name"], []).extend(b - a for a, b in zip(ends, ends[1:]))
+    for label, ends in separate.items():
+        costs[label] = [b - a for a, b in zip(ends, ends[1:])]
     return costs
 
 
 def table(costs: Dict[str, List[float]], requests: Dict[str, float], items: int, runs: int) -> str:
-    ping = statistics.median(costs["ansible.builtin.ping"])
-    rows = ["| Task (loop item) | Median s | p10-p90 s | vs ping | Requests per item |", "|---|---:|---:|---:|---:|"]
-    for name, values in costs.items():
-        values = sorted(values)
-        p10, p90 = values[len(values) // 10], values[(len(values) * 9) // 10]
-        median = statistics.median(values)
-        rows.append("| `%s` | %.3f | %.3f-%.3f | %.2fx | %s |" % (
-            name, median, p10, p90, median / ping, "%.1f" % requests[name] if name in requests else "0"))
+    rows = []
+    for kind, suffix in (("loop item", ""), ("separate task", ", separate tasks")):
+        ping = statistics.median(costs["ansible.builtin.ping" + suffix])
+        rows += ([""] if rows else []) + ["| Task (%s) | Median s | p10-p90 s | vs ping | Requests per item |" % kind, "|---|---:|---:|---:|---:|"]
+        for name, values in costs.items():
+            if name.endswith(", separate tasks") != bool(suffix):
+                continue
+            values = sorted(values)
+            p10, p90 = values[len(values) // 10], values[(len(values) * 9) // 10]
+            median = statistics.median(values)
+            base = name[: -len(suffix)] if suffix else name
+            rows.append("| `%s` | %.3f | %.3f-%.3f | %.2fx | %s |" % (
+                base, median, p10, p90, median / ping, "%.1f" % requests[base] if base in requests else "0"))
     import ansible  # pylint: disable=import-outside-toplevel
     import kubernetes  # pylint: disable=import-outside-toplevel
     return "\n".join(rows) + (
@@ -130,6 +162,8 @@ def requests_per_item(cluster: ClusterHandle, plays: List[Dict[str, Any]], env: 
     """API requests of one item of each task, from the cluster's request log (a separate 1-item run)."""
     counts: Dict[str, float] = {}
     for task in plays[0]["tasks"]:
+        if SEPARATE_MARK in task["name"]:
+            continue
         single = [dict(plays[0], tasks=[dict(task, loop=[0])])]
         mark = cluster.mark()
         run_play(single, env, work)

@@ -121,7 +121,11 @@ class Runner:
         diff: bool = False,
         context: Optional[str] = "local",
         auth: bool = True,
+        play_vars: Optional[Dict[str, Any]] = None,
+        task_keywords: Optional[Dict[str, Any]] = None,
+        verbosity: int = 0,
     ) -> TaskRun:
+        """``play_vars`` and ``task_keywords`` (``environment``, ``loop``...) go into the play as given."""
         args = dict(args)
         if auth:
             args.setdefault("kubeconfig", self.cluster.kubeconfig)
@@ -132,15 +136,16 @@ class Runner:
         playbook = [{
             "hosts": "localhost",
             "gather_facts": False,
+            "vars": dict(play_vars or {}),
             "tasks": [
-                {
+                dict({
                     "name": "module under test",
                     "virt.kubevirt.%s" % module: args,
                     "check_mode": check,
                     "diff": diff,
                     "register": "out",
                     "ignore_errors": True,
-                },
+                }, **(task_keywords or {})),
                 {
                     "name": "save the result",
                     "ansible.builtin.copy": {"content": "{{ out | to_json }}", "dest": str(result_file)},
@@ -153,7 +158,7 @@ class Runner:
         playbook_file.write_text(yaml.safe_dump(playbook, sort_keys=False))
         mark = self.cluster.mark()
         proc = subprocess.run(
-            [_tool("ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook_file)],
+            [_tool("ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook_file)] + (["-" + "v" * verbosity] if verbosity else []),
             capture_output=True, text=True, env=self.env(), cwd=str(self.workdir), check=False, timeout=600,
         )
         requests = self.cluster.requests(since=mark)

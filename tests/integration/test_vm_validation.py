@@ -58,6 +58,9 @@ CASES = [
     ("cpu-cores-word", {"cpu": {"cores": "two"}}, "argument 'cores' is of type str found in 'cpu'"),
     ("cpu-unknown-suboption", {"cpu": {"corez": 2}}, "cpu.corez"),
     ("instancetype-and-cpu", {"instancetype": {"name": "u1.small"}, "cpu": {"cores": 1}}, "cpu/memory: conflicts with instancetype"),
+    ("instancetype-and-preference-strings", {"instancetype": "u1.small", "preference": "centos.stream9", "memory": None},
+     "instancetype must be a dictionary with infer_from_volume, infer_from_volume_failure_policy, kind, name,"
+     " for example instancetype: {name: ...}; got 'u1.small' (str)"),
     ("instancetype-bad-name", {"instancetype": {"name": "U1 Small"}, "memory": None}, "instancetype.name: must be"),
     ("infer-from-unknown-disk", {"memory": None, "instancetype": {"infer_from_volume": "data"}},
      "instancetype.infer_from_volume: 'data' is not one of the disks (root)"),

@@ -7,7 +7,9 @@ Enabled with ANSIBLE_CALLBACK_PLUGINS pointing at this folder and ANSIBLE_CALLBA
 task_cost_timer. At the end of the run it writes ``{"tasks": [{"name", "start", "items": [{"end",
 "status"}]}]}`` (wall-clock seconds from time.perf_counter, in the controller process) to the file
 named by TASK_COST_TIMER_OUTPUT. A loop runs its items one after another in one worker, and the
-worker reports each item as it finishes, so the gaps between item reports are per-item costs.
+worker reports each item as it finishes, so the gaps between item reports are per-item costs. A
+task without a loop gets one item, its end, so the gaps between tasks are per-task costs (each
+task a worker of its own, as in a fleet playbook).
 """
 
 from __future__ import annotations
@@ -51,6 +53,14 @@ class CallbackModule(CallbackBase):
 
     def v2_runner_item_on_skipped(self, result):
         self._item("skipped")
+
+    def v2_runner_on_ok(self, result):
+        if not result._task.loop:  # a loop's own end repeats its last item
+            self._item("changed" if result._result.get("changed") else "ok")
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        if not result._task.loop:
+            self._item("failed")
 
     def v2_playbook_on_stats(self, stats):
         path = os.environ.get("TASK_COST_TIMER_OUTPUT")

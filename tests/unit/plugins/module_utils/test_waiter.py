@@ -178,3 +178,29 @@ def test_compacted_watch_rereads_and_rewatches():
     client = FakeClient(clock, [_vm(2), _vm(8)], [gone, stream])
     assert _waiter(client, clock).wait(VIRTUAL_MACHINE, "vm1", "ns", vm_ready, 60, "ready")
     assert client.calls[-1] == ("watch", "8")
+
+
+def test_progress_records_every_state_seen_while_waiting():
+    from ansible_collections.virt.kubevirt.plugins.module_utils._progress import Progress
+
+    clock = FakeClock()
+    client = FakeClient(clock, [_vm(1, "Stopped")], [[(1, ("MODIFIED", _vm(2, "Starting"))), (2, ("MODIFIED", _vm(3, "Running", ready=True)))]])
+    progress = Progress(clock=clock)
+    Waiter(client, clock=clock, sleep=clock.sleep, progress=progress).wait(VIRTUAL_MACHINE, "vm1", "ns", vm_ready, 60, "ready")
+    assert [(e["subject"], e["state"], e["elapsed"]) for e in progress.history] == [
+        ("VirtualMachine ns/vm1", "Stopped", 0.0),
+        ("VirtualMachine ns/vm1", "Starting", 1.0),
+        ("VirtualMachine ns/vm1", "Running", 3.0),
+    ]
+
+
+def test_progress_summary_is_the_callers():
+    from ansible_collections.virt.kubevirt.plugins.module_utils._progress import Progress
+
+    clock = FakeClock()
+    client = FakeClient(clock, [_vm(1, "Running", ready=True)], [])
+    progress = Progress(clock=clock)
+    Waiter(client, clock=clock, sleep=clock.sleep, progress=progress).wait(
+        VIRTUAL_MACHINE, "vm1", "ns", vm_ready, 60, "ready", summary=lambda obj: "custom",
+    )
+    assert [e["state"] for e in progress.history] == ["custom"]
