@@ -63,8 +63,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if self._reader is not None:
+            try:  # drain what the handler left unread (an early 401), so the client reads the answer
+                drained = 0
+                while not self._reader.exhausted and drained <= _MAX_BODY:
+                    drained += len(self._reader.read())
+            except (OSError, ValueError):
+                pass
             if not self._reader.exhausted:
-                self.close_connection = True  # a streamed body not read to its end
+                self.close_connection = True
             return
         if request._body is None and not self.close_connection:
             try:

@@ -18,6 +18,7 @@ CONTROLLERS = [
     ("virt", "VirtualMachineController"),  # VM <-> VMI per runStrategy, printableStatus, DV templates
     ("vmi", "VirtualMachineInstanceController"),  # VMI phases, launcher pods, interfaces, conditions
     ("migration", "MigrationController"),  # VMIM phases, evacuation on eviction
+    ("snapshots", "SnapshotController"),  # VolumeSnapshots, their classes and contents (bytes kept)
     ("cdi", "DataVolumeController"),      # DataVolumes: import/clone/upload/blank, DataSources
     ("upload", "UploadProxy"),            # UploadTokenRequests and the upload proxy endpoint
 ]

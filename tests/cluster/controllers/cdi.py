@@ -7,7 +7,8 @@ then the source's phases from the worker pod (ImportScheduled -> ImportInProgres
 CloneScheduled -> CloneInProgress -> Succeeded, UploadScheduled -> UploadReady -> Succeeded), with
 ``progress`` ("N/A", "NN.NN%", "100.0%"), ``restartCount``, ``claimName`` and the Bound / Ready /
 Running conditions and their events. Clones wait, without a phase, with CloneWithoutSource while
-the source PVC is missing. DataSources are Ready when their source PVC / DataVolume is.
+the source PVC or VolumeSnapshot is missing (and in CloneScheduled until a snapshot is readyToUse).
+DataSources are Ready when their source PVC / DataVolume / VolumeSnapshot is.
 The worker pods themselves live in ``cdi_transfer``.
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .cdi_transfer import Transfers
 from .keys import CDICONFIG, DATASOURCE, DV, POD, PVC, SC, SP
 from .quantity import parse_bytes
 from .runtime import Controller, ObjKey, Runtime
+from .snapshots import VOLUMESNAPSHOT, snapshot_ready
 from .storage import apply_pvc_admission
 
 log = logging.getLogger("cluster.cdi")
@@ -144,6 +146,8 @@ class DataVolumeController(Controller):
         elif gr == DATASOURCE:
             yield (DATASOURCE, ns, meta["name"])
             yield from self._wake(("ds", ns, meta["name"]))
+        elif gr == VOLUMESNAPSHOT:
+            yield from self._wake(("snap", ns, meta["name"]))
         elif gr in (SC, SP) and event.type != "DELETED":
             with self._lock:
                 blocked, self._blocked = self._blocked, set()
@@ -257,10 +261,14 @@ class DataVolumeController(Controller):
                 return None
             clone_size = parse_bytes(src["spec"].get("resources", {}).get("requests", {}).get("storage"))
         elif kind == "snapshot" and source is not None and _serves_snapshots(rt):
-            self._wait(("pvc", *source), key)
-            if rt.store.get(("snapshot.storage.k8s.io", "volumesnapshots"), *source) is None:
+            self._wait(("snap", *source), key)
+            snap = rt.store.get(VOLUMESNAPSHOT, *source)
+            if snap is None:
                 self._fail(rt, dv, dv.get("status", {}).get("phase", ""), "CloneWithoutSource",
                            f"The source snapshot {source[1]} doesn't exist")
+                return None
+            if not snapshot_ready(snap):  # the restore waits for readyToUse
+                self._fail(rt, dv, "CloneScheduled", "", "")
                 return None
         try:
             pvc_spec = r.render_pvc_spec(rt.store, dv, clone_size)
@@ -489,11 +497,15 @@ class DataVolumeController(Controller):
                 ready = ("True", "Ready", "DataSource is ready to be consumed")
         elif "snapshot" in source:
             snap_ns = source["snapshot"].get("namespace") or ns
-            if _serves_snapshots(rt) and rt.store.get(("snapshot.storage.k8s.io", "volumesnapshots"), snap_ns,
-                                                       source["snapshot"].get("name") or "") is None:
+            snap_name = source["snapshot"].get("name") or ""
+            self._wait(("snap", snap_ns, snap_name), key)
+            snap = rt.store.get(VOLUMESNAPSHOT, snap_ns, snap_name)
+            if snap is None:  # handleSnapshotSource
                 ready = ("False", "NotFound", "Snapshot not found")
-            else:  # VolumeSnapshots are not simulated: a named snapshot counts as ready
+            elif snapshot_ready(snap):
                 ready = ("True", "Ready", "DataSource is ready to be consumed")
+            else:
+                ready = ("False", "SnapshotNotReady", "Snapshot phase is not ready")
         else:
             ready = ("False", "NoSource", "No source PVC set")
         status["conditions"] = update_condition(status.get("conditions") or [], "Ready", ready[0], ready[2], ready[1])
@@ -503,7 +515,7 @@ class DataVolumeController(Controller):
 
 def _serves_snapshots(rt: Runtime) -> bool:
     try:
-        rt.registry.get(("snapshot.storage.k8s.io", "volumesnapshots"))
+        rt.registry.get(VOLUMESNAPSHOT)
         return True
     except KeyError:
         return False

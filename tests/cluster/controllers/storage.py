@@ -149,6 +149,11 @@ class StorageController(Controller):
                 yield (gr, "", meta["name"])
         elif gr == POD:
             yield from self._claims_to_wake(event)
+        elif gr == ("snapshot.storage.k8s.io", "volumesnapshots"):  # claims restoring it may provision now
+            for pvc in self.rt.store.list(PVC, meta["namespace"])[0]:
+                source = pvc["spec"].get("dataSourceRef") or pvc["spec"].get("dataSource") or {}
+                if source.get("kind") == "VolumeSnapshot" and source.get("name") == meta["name"] and _phase(pvc) != "Bound":
+                    yield (PVC, meta["namespace"], pvc["metadata"]["name"])
 
     def _claims_to_wake(self, event: Event) -> Iterable[ObjKey]:
         pod = event.obj
@@ -280,7 +285,33 @@ class StorageController(Controller):
             return
         if not self.pacer.ready(rt, self, key, "provisioning"):
             return
+        restore = self._snapshot_source(rt, pvc, sc)
+        if restore is False:
+            return
         self._provision(rt, pvc, sc, node)
+        pvc = rt.store.get(PVC, namespace, name) or pvc
+        if restore and pvc["spec"].get("volumeName"):  # the CSI driver restores the snapshot's bytes
+            rt.disks.copy(restore, pv_key(pvc["spec"]["volumeName"]))
+
+    def _snapshot_source(self, rt: Runtime, pvc: dict, sc: dict) -> "str | None | bool":
+        """The bytes key of a ``dataSource`` VolumeSnapshot to restore; None without one; False (and
+        external-provisioner's ProvisioningFailed) while it is missing or not ready."""
+        source = pvc["spec"].get("dataSourceRef") or pvc["spec"].get("dataSource") or {}
+        if source.get("kind") != "VolumeSnapshot" or source.get("apiGroup") != "snapshot.storage.k8s.io":
+            return None
+        from .snapshots import VOLUMESNAPSHOT, snapshot_volume_key
+        ns, name = pvc["metadata"]["namespace"], source.get("name") or ""
+        snap = rt.store.get(VOLUMESNAPSHOT, ns, name)
+        key = snapshot_volume_key(rt.store, ns, name)
+        if key is not None:
+            return key
+        problem = (f"error getting snapshot {name} from api server: volumesnapshots.snapshot.storage.k8s.io "
+                   f'"{name}" not found') if snap is None else f"snapshot {name} is not Ready"
+        self._event_once(rt, pvc, f"ProvisioningFailed-{problem}", "", warning=True,
+                         text=(f'failed to provision volume with StorageClass "{sc["metadata"]["name"]}": error getting '
+                               f"handle for DataSource Type VolumeSnapshot by Name {name}: {problem}"),
+                         component=self._provisioner_id(rt, sc["provisioner"]))
+        return False
 
     def _check_bound(self, rt: Runtime, pvc: dict, key: ObjKey) -> None:
         volume = pvc["spec"].get("volumeName") or ""
@@ -517,12 +548,15 @@ class StorageController(Controller):
                               subresource="status")
 
     # -- helpers -------------------------------------------------------------------------------
-    def _event_once(self, rt: Runtime, obj: dict, reason: str, message: str, warning: bool = False) -> None:
+    def _event_once(self, rt: Runtime, obj: dict, reason: str, message: str, warning: bool = False,
+                    text: str = "", component: str = PV_CONTROLLER) -> None:
+        """``reason`` may carry a ``-tag`` (once per tag); ``text`` then is the message."""
         mark = (obj["metadata"]["uid"], reason)
         if mark in self._emitted:
             return
         self._emitted.add(mark)
-        rt.record_event(obj, reason, message, event_type="Warning" if warning else "Normal", component=PV_CONTROLLER)
+        rt.record_event(obj, reason.split("-", 1)[0], text or message, event_type="Warning" if warning else "Normal",
+                        component=component)
 
     def _provisioner_id(self, rt: Runtime, provisioner: str) -> str:
         """The CSI provisioner identity that signs its events and PVs."""

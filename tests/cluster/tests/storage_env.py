@@ -1,4 +1,4 @@
-"""In-process harness for the storage, CDI, upload and GC controllers (no HTTP).
+"""In-process harness for the storage, snapshot, CDI, upload and GC controllers (no HTTP).
 
 ``StorageEnv`` is an ``InProcessCluster`` (harness.py) running those controllers, with two
 schedulable nodes, the namespace "demo" and client-like writes that complete the object
@@ -12,6 +12,7 @@ from tests.cluster.api.resources import GR
 from tests.cluster.controllers.cdi import DataVolumeController
 from tests.cluster.controllers.gc import GarbageCollector
 from tests.cluster.controllers.runtime import Controller
+from tests.cluster.controllers.snapshots import SnapshotController
 from tests.cluster.controllers.storage import StorageController
 from tests.cluster.controllers.upload import UploadProxy
 from tests.cluster.tests.harness import EVENT, NODE, NS, InProcessCluster
@@ -33,7 +34,8 @@ class StorageEnv(InProcessCluster):
         self.gc = GarbageCollector()
         self.cdi = DataVolumeController()
         self.upload = UploadProxy()
-        super().__init__((self.storage, self.gc, *extra, self.cdi, self.upload), flavor="openshift",
+        self.snapshots = SnapshotController()
+        super().__init__((self.storage, self.gc, *extra, self.snapshots, self.cdi, self.upload), flavor="openshift",
                          time_scale=time_scale, options=dict(options or {"url": "https://127.0.0.1:6443"}), seed=1)
         for i in range(1, nodes + 1):
             self.service.create(NODE, node(f"node{i:02d}"), keep_status=True)

@@ -85,6 +85,12 @@ def test_plain_claim_is_a_clone_source(env):
 
 def test_snapshot_source_is_cloned(env):
     env.create(DV, datavolume("restored", {"snapshot": {"namespace": "golden", "name": "fedora-snap"}}, size="5Gi"))
+    env.wait(lambda: condition(env.get(DV, "demo", "restored"), "Bound").get("reason") == "CloneWithoutSource")
+    env.create(PVC, {"metadata": {"name": "fedora", "namespace": "golden"},
+                     "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "5Gi"}}}})
+    env.create(("snapshot.storage.k8s.io", "volumesnapshots"), {
+        "metadata": {"name": "fedora-snap", "namespace": "golden"},
+        "spec": {"source": {"persistentVolumeClaimName": "fedora"}}})
     phases = env.phases(DV, "demo", "restored", "Succeeded")
     assert "CloneInProgress" in phases
     messages = {e["reason"]: e["message"] for e in env.events("demo", "restored")}
