@@ -19,7 +19,7 @@ def test_examples_run_in_order_and_again_change_nothing(cluster_factory, collect
         k8s.CoreV1Api(api).create_namespace({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
     api.close()
     runner = Runner(cluster, collections_path, tmp_path)
-    examples = [task for task in module_examples(collections_path, "datavolume")]
+    examples = module_examples(collections_path, "datavolume")
     assert examples and all("virt.kubevirt.datavolume" in task for task in examples)
     tasks = [task["virt.kubevirt.datavolume"] for task in examples]
 
