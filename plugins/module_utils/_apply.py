@@ -57,11 +57,15 @@ def ensure_applied(
     declared: Optional[Declared] = None,
     before_write: Optional[Callable[[Optional[Dict[str, Any]], Dict[str, Any]], None]] = None,
     live: Any = False,
+    keep: Optional[Callable[[Optional[Dict[str, Any]], Dict[str, Any]], Dict[str, Any]]] = None,
 ) -> ApplyOutcome:
     """Server-side apply ``desired`` if, and only if, it changes the live object.
 
     ``live`` may pass the object (or None) the caller just read, saving the first GET; a retry
     after a 409 reads afresh.
+
+    ``keep(live, desired)`` returns ``desired`` with what other tools own and must survive the
+    apply (hot-plugged volumes in atomic lists); it sees each fresh read.
 
     ``before_write(live, desired)`` runs only when there is something to apply, before the dry
     run (also in check mode): checks that cost requests, such as references to other objects.
@@ -77,7 +81,7 @@ def ensure_applied(
 
     def attempt() -> ApplyOutcome:
         known = reads.pop() if reads else False
-        return _apply_once(client, ref, desired, namespace, declared, before_write, known)
+        return _apply_once(client, ref, desired, namespace, declared, before_write, known, keep)
 
     return retry_on_conflict(attempt)
 
@@ -86,9 +90,12 @@ def _apply_once(
     client: Any, ref: ResourceRef, desired: Dict[str, Any], namespace: Optional[str], declared: Optional[Declared],
     before_write: Optional[Callable[[Optional[Dict[str, Any]], Dict[str, Any]], None]] = None,
     known: Any = False,
+    keep: Optional[Callable[[Optional[Dict[str, Any]], Dict[str, Any]], Dict[str, Any]]] = None,
 ) -> ApplyOutcome:
     name = desired["metadata"]["name"]
     live = client.get(ref, name, namespace) if known is False else known
+    if keep is not None:
+        desired = keep(live, desired)
     if declared is not None:
         desired = carry_forward(live, client.field_manager, desired, declared)
         if live is not None:

@@ -174,6 +174,8 @@ options:
       - When given, the VM's disks, volumes and C(dataVolumeTemplates) are exactly these, apart
         from the cloud-init disk, which O(cloud_init) manages; a disk left out of the list is
         removed. Disks defined in O(spec) are merged into this list by name.
+      - Hot-plugged disks (a C(hotpluggable) volume, as M(virt.kubevirt.vm_disk) or
+        C(virtctl addvolume --persist) make them) that the list does not name are kept.
       - When omitted, the disks stay as they are.
     type: list
     elements: dict
@@ -677,6 +679,7 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._resources import (
     VIRTUAL_MACHINE_SUBRESOURCES,
 )
 from ansible_collections.virt.kubevirt.plugins.module_utils._validate_vm import check_restart, validate_vm_params
+from ansible_collections.virt.kubevirt.plugins.module_utils._vm_hotplug import keep_hotplugged
 from ansible_collections.virt.kubevirt.plugins.module_utils._vm_options import VM_ARGUMENT_SPEC
 from ansible_collections.virt.kubevirt.plugins.module_utils._vm_references import check_references
 from ansible_collections.virt.kubevirt.plugins.module_utils._vm_spec import build_vm, data_volume_names, declared_paths, invalid
@@ -715,6 +718,7 @@ def present(module: KubevirtModule) -> Dict[str, Any]:
     outcome = ensure_applied(
         client, VIRTUAL_MACHINE, desired, namespace, declared=declared_paths(p),
         before_write=lambda live, body: check_references(client, live, body, namespace),
+        keep=keep_hotplugged,
     )
     live, vm = outcome.before, outcome.after
     result: Dict[str, Any] = {"changed": outcome.changed, "method": outcome.method, "restarted": False}
