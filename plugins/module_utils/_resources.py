@@ -80,6 +80,9 @@ CLUSTER_PREFERENCE = ResourceRef(
 DATA_VOLUME = ResourceRef("cdi.kubevirt.io", "v1beta1", "datavolumes", "DataVolume")
 DATA_SOURCE = ResourceRef("cdi.kubevirt.io", "v1beta1", "datasources", "DataSource")
 STORAGE_PROFILE = ResourceRef("cdi.kubevirt.io", "v1beta1", "storageprofiles", "StorageProfile", namespaced=False)
+CDI_CONFIG = ResourceRef("cdi.kubevirt.io", "v1beta1", "cdiconfigs", "CDIConfig", namespaced=False)
+# cdi-apiserver answers a create with status.token; nothing is stored.
+UPLOAD_TOKEN_REQUEST = ResourceRef("upload.cdi.kubevirt.io", "v1beta1", "uploadtokenrequests", "UploadTokenRequest")
 
 # Networking.
 NETWORK_ATTACHMENT_DEFINITION = ResourceRef(
