@@ -20,6 +20,7 @@ CONTROLLERS = [
     ("migration", "MigrationController"),  # VMIM phases, evacuation on eviction
     ("snapshots", "SnapshotController"),  # VolumeSnapshots, their classes and contents (bytes kept)
     ("cdi", "DataVolumeController"),      # DataVolumes: import/clone/upload/blank, DataSources
+    ("dataimportcron", "DataImportCronController"),  # scheduled imports -> managed DataSource, GC
     ("upload", "UploadProxy"),            # UploadTokenRequests and the upload proxy endpoint
 ]
 

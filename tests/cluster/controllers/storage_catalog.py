@@ -2,9 +2,9 @@
 
 StorageClasses mirror an OpenShift Data Foundation + hostpath-provisioner install. StorageProfile
 status is computed as CDI v1.61's storageprofile-controller does (pkg/storagecapabilities): claim
-property sets per provisioner, clone strategy and DataImportCron source format. No
-VolumeSnapshotClass exists here, so the advised ``snapshot`` formats fall back to ``pvc`` (as CDI
-does when no snapshot class matches). CDIConfig status follows config-controller.go.
+property sets per provisioner, clone strategy and DataImportCron source format. The advised
+``snapshot`` formats are reported as ``pvc`` (the DataImportCron controller here imports to PVCs
+only), although the rbd driver has a VolumeSnapshotClass. CDIConfig status follows config-controller.go.
 """
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 from tests.cluster.api.resources import GR
 from tests.cluster.controllers.cdi import DataVolumeController
+from tests.cluster.controllers.dataimportcron import DataImportCronController
 from tests.cluster.controllers.gc import GarbageCollector
 from tests.cluster.controllers.runtime import Controller
 from tests.cluster.controllers.snapshots import SnapshotController
@@ -35,7 +36,8 @@ class StorageEnv(InProcessCluster):
         self.cdi = DataVolumeController()
         self.upload = UploadProxy()
         self.snapshots = SnapshotController()
-        super().__init__((self.storage, self.gc, *extra, self.snapshots, self.cdi, self.upload), flavor="openshift",
+        self.crons = DataImportCronController()
+        super().__init__((self.storage, self.gc, *extra, self.snapshots, self.cdi, self.crons, self.upload), flavor="openshift",
                          time_scale=time_scale, options=dict(options or {"url": "https://127.0.0.1:6443"}), seed=1)
         for i in range(1, nodes + 1):
             self.service.create(NODE, node(f"node{i:02d}"), keep_status=True)
