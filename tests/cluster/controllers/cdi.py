@@ -23,6 +23,7 @@ from ..api.objects import now_rfc3339, owner_reference
 from ..api.resources import GR, AdmissionRequest
 from ..api.store import Event
 from . import cdi_render as r
+from .cdi_auth import authorize_clone
 from .cdi_transfer import Transfers
 from .keys import CDICONFIG, DATASOURCE, DV, POD, PVC, SC, SP
 from .quantity import parse_bytes
@@ -96,7 +97,12 @@ class DataVolumeController(Controller):
 
     def setup(self, rt: Runtime) -> None:
         self.rt = rt
+        rt.registry.add_mutating(DV, self._authorize_clone)
         rt.registry.add_validating(DV, self._admit_dv)
+
+    def _authorize_clone(self, request: AdmissionRequest, new: Optional[dict], old: Optional[dict]) -> None:
+        if request.operation == "CREATE" and new is not None and not request.subresource:
+            authorize_clone(self.rt.store, request, new, list(self.rt.options.get("restricted_namespaces") or []))
 
     # -- admission (datavolume-validate.cdi.kubevirt.io) ---------------------------------------
     def _admit_dv(self, request: AdmissionRequest, new: Optional[dict], old: Optional[dict]) -> None:
