@@ -112,6 +112,15 @@ class DirectApiClient:
     def set_default_header(self, name: str, value: str) -> None:
         self.default_headers[name] = value
 
+    @property
+    def settings(self) -> DirectSettings:
+        """What this client connects with (the upload stream reuses its TLS and proxy, _upload.py)."""
+        return self._settings
+
+    def pool_manager(self) -> Any:
+        """The urllib3 pool with this client's TLS and proxy setup, for requests that are not API calls."""
+        return self._pool_manager()
+
     def _pool_manager(self) -> Any:
         if self._pool is not None:
             return self._pool
