@@ -125,9 +125,10 @@ def _wait(module: Any, params: Mapping[str, Any], dv: Any, upload: bool, timeout
     phase = status_of(dv).get("phase")
     wanted = "UploadReady" if upload else "Succeeded"
     if failure or phase != wanted:
-        reason = failure or "phase %s%s" % (phase, "; the StorageClass binds on first consumer: create the DataVolume "
-                                             "with the annotation %s=true" % BIND_IMMEDIATE
-                                             if phase == "WaitForFirstConsumer" else "")
+        reason = failure or "phase %s" % phase
+        if phase == "WaitForFirstConsumer":
+            reason += "; the StorageClass binds on first consumer: create the DataVolume with the annotation %s=true" % (
+                BIND_IMMEDIATE)
         events = recent_events(module.client, params["namespace"], params["name"], kinds=EVENT_KINDS)
         raise KubeApiError("%s cannot become %s: %s. Recent events: %s" % (
             _where(params), description, reason, describe_events(events)),

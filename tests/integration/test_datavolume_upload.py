@@ -6,6 +6,7 @@ volume are the file's (read back through /_admin/pvc-data), re-runs and check mo
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 from pathlib import Path
@@ -78,3 +79,28 @@ def test_upload_refusals(runner, namespace, tmp_path):
     # Only the DataVolume the proxy case created (server-side apply) and its token were written.
     writes = [(r["verb"], r["path"].rsplit("/", 1)[-1]) for r in requests if r["write"] and not r["dry_run"]]
     assert writes == [("patch", "no-proxy"), ("create", "uploadtokenrequests")], writes  # apply creates it
+
+
+def test_upload_into_existing_dv_through_kubernetes_client(runner, cluster, namespace, tmp_path):
+    """An upload DataVolume made by virt.kubevirt.datavolume; the kubernetes client's TLS settings
+    (a kubeconfig its loader resolves) carry to the proxy as the direct client's do."""
+    src = tmp_path / "disk.raw.gz"
+    raw = os.urandom(2 * 1024 * 1024)
+    src.write_bytes(gzip.compress(raw, compresslevel=1))
+    made = runner.run("datavolume", {"name": "target", "namespace": namespace, "upload": True, "storage": SIZE,
+                                     "wait": True})
+    assert not made.failed, made.msg
+    args = {"name": "target", "namespace": namespace, "src": str(src), "create": False}
+
+    check = runner.run("datavolume_upload", args, check=True)
+    assert not check.failed and check.changed and not check.result["created"], check.msg
+    assert _real_writes(check) == [] and check.writes == []  # not even a dry run: no token, no POST
+
+    env = {"environment": {"VIRT_KUBEVIRT_KUBERNETES_CLIENT": "1"}}
+    done = runner.run("datavolume_upload", args, diff=True, task_keywords=env)
+    assert not done.failed, done.msg
+    assert done.changed and done.result["sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
+    assert done.result["result"]["status"]["phase"] == "Succeeded"
+    after = done.result["diff"]["after"]["metadata"]["annotations"]
+    assert after[ANNOTATION] == done.result["sha256"] and ANNOTATION not in str(done.result["diff"]["before"])
+    assert cluster.pvc_sha256(namespace, "target") == hashlib.sha256(raw).hexdigest()  # CDI unpacked the gz
