@@ -151,6 +151,9 @@ def _disks(params: Mapping[str, Any]) -> None:
             check_image(where + ".container_disk", disk["container_disk"])
         if disk.get("pvc") is not None:
             check_resource_name(where + ".pvc", disk["pvc"])
+        if disk.get("existing_data_volume") is not None:
+            check_resource_name(where + ".existing_data_volume", disk["existing_data_volume"])
+            dv_names.append((where + ".existing_data_volume", disk["existing_data_volume"]))
         if disk.get("data_volume") is not None:
             dv_names.append((where + ".data_volume.name", _data_volume(params, disk, where)))
     check_unique("disk names", names)

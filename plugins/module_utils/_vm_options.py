@@ -53,6 +53,7 @@ VM_ARGUMENT_SPEC: Dict[str, Any] = {
             "boot_order": {"type": "int"},
             "container_disk": {"type": "str"},
             "pvc": {"type": "str"},
+            "existing_data_volume": {"type": "str"},
             "data_volume": {
                 "type": "dict",
                 "options": {
@@ -75,8 +76,8 @@ VM_ARGUMENT_SPEC: Dict[str, Any] = {
                 "required_one_of": [["url", "registry", "clone_pvc", "data_source", "blank"]],
             },
         },
-        "mutually_exclusive": [["container_disk", "pvc", "data_volume"]],
-        "required_one_of": [["container_disk", "pvc", "data_volume"]],
+        "mutually_exclusive": [["container_disk", "pvc", "existing_data_volume", "data_volume"]],
+        "required_one_of": [["container_disk", "pvc", "existing_data_volume", "data_volume"]],
     },
     "networks": {
         "type": "list",

@@ -1,12 +1,13 @@
 # Copyright (c) virt.kubevirt contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""A VM's instancetype and preference must exist before the VM is written.
+"""A VM's instancetype, preference and existing DataVolumes must exist before the VM is written.
 
 Since KubeVirt 1.6 a VM naming an instancetype or preference that does not exist is admitted; it
 only gets a ``Failure`` condition (reason ``FailedFindInstancetype`` / ``FailedFindPreference``)
 and never starts. So the task looks them up first, and only when the VM is new or the matcher
-changes (an unchanged task sends no extra request).
+changes (an unchanged task sends no extra request). A volume naming a DataVolume the VM does not
+make itself (``dataVolumeTemplates``) would likewise leave the VM waiting for its disk.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeA
 from ansible_collections.virt.kubevirt.plugins.module_utils._resources import (
     CLUSTER_INSTANCETYPE,
     CLUSTER_PREFERENCE,
+    DATA_VOLUME,
     INSTANCETYPE,
     PREFERENCE,
 )
@@ -48,8 +50,44 @@ def _suggestions(client: Any, ref: Any, name: str, namespace: str) -> str:
     return "; there are %d, e.g. %s" % (len(names), ", ".join(shown))
 
 
+def _template(vm: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    return (((vm or {}).get("spec") or {}).get("template") or {}).get("spec") or {}
+
+
+def _used_data_volumes(vm: Optional[Dict[str, Any]]) -> Dict[str, str]:
+    """Volume name -> DataVolume name, for DataVolumes the VM does not make itself."""
+    own = {((t.get("metadata") or {}).get("name")) for t in ((vm or {}).get("spec") or {}).get("dataVolumeTemplates") or []}
+    return {
+        v["name"]: v["dataVolume"]["name"]
+        for v in _template(vm).get("volumes") or []
+        if isinstance(v, dict) and (v.get("dataVolume") or {}).get("name") and v["dataVolume"]["name"] not in own
+    }
+
+
+def _check_data_volumes(client: Any, live: Optional[Dict[str, Any]], desired: Dict[str, Any], namespace: str) -> None:
+    known = set(_used_data_volumes(live).values())
+    disks = [d.get("name") for d in ((_template(desired).get("domain") or {}).get("devices") or {}).get("disks") or []]
+    for volume, name in _used_data_volumes(desired).items():
+        if name in known:
+            continue
+        try:
+            found = client.get(DATA_VOLUME, name, namespace)
+        except KubeApiError as exc:
+            if exc.status == 403:
+                continue  # may not read them: KubeVirt reports the missing disk on the VM
+            raise
+        if found is None:
+            where = "disks[%d] (%s)" % (disks.index(volume), volume) if volume in disks else "disks (%s)" % volume
+            raise invalid(
+                "%s.existing_data_volume" % where,
+                "DataVolume %r does not exist in namespace %s (KubeVirt would store the VM and wait for its disk)%s" % (
+                    name, namespace, _suggestions(client, DATA_VOLUME, name, namespace)),
+            )
+
+
 def check_references(client: Any, live: Optional[Dict[str, Any]], desired: Dict[str, Any], namespace: str) -> None:
-    """Raise a KubeApiError naming the option when a new or changed matcher points at nothing."""
+    """Raise a KubeApiError naming the option when a new or changed reference points at nothing."""
+    _check_data_volumes(client, live, desired, namespace)
     for field in ("instancetype", "preference"):
         matcher = _matcher(desired, field)
         if not matcher or not matcher.get("name") or matcher == _matcher(live, field):

@@ -126,12 +126,14 @@ def _disks(params: Mapping[str, Any]) -> Dict[str, List[Dict[str, Any]]]:
             volume["containerDisk"] = {"image": disk["container_disk"]}
         elif disk.get("pvc"):
             volume["persistentVolumeClaim"] = {"claimName": disk["pvc"]}
+        elif disk.get("existing_data_volume"):
+            volume["dataVolume"] = {"name": disk["existing_data_volume"]}
         elif disk.get("data_volume"):
             template = _data_volume_template(params["name"], disk, where)
             templates.append(template)
             volume["dataVolume"] = {"name": template["metadata"]["name"]}
         else:
-            raise invalid(where, "set one of container_disk, pvc or data_volume")
+            raise invalid(where, "set one of container_disk, pvc, existing_data_volume or data_volume")
         volumes.append(volume)
     return {"disks": disks, "volumes": volumes, "templates": templates}
 

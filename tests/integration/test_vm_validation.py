@@ -78,6 +78,8 @@ CASES = [
     ("disk-bad-name", {"disks": [_disk(name="Root_1")]}, "disks[0].name: must be lowercase letters"),
     ("disk-control-char", {"disks": [_disk(name="ro\x01ot")]}, "disks[0].name: must not contain control characters"),
     ("disk-cloudinitdisk", {"disks": [_disk(name="cloudinitdisk")]}, "disks[0] (cloudinitdisk).name: cloudinitdisk is the cloud-init disk"),
+    ("disk-existing-dv-name", {"disks": [{"name": "root", "existing_data_volume": "Golden_Image"}]},
+     "disks[0] (root).existing_data_volume: must be"),
     ("disk-bus", {"disks": [_disk(bus="ide")]}, "disks[0] (root).bus: must be one of virtio, sata, scsi, usb, got 'ide'"),
     ("cdrom-virtio", {"disks": [_disk(type="cdrom", bus="virtio")]}, "disks[0] (root).bus: virtio cannot be used for a cdrom"),
     ("boot-order-zero", {"disks": [_disk(boot_order=0)]}, "disks[0] (root).boot_order: must be from 1 to 4294967295"),
