@@ -106,6 +106,7 @@ def _wait(module: KubevirtModule, vmi: Optional[Dict[str, Any]], changed: bool, 
             VIRTUAL_MACHINE_INSTANCE, params["vm_name"], params["namespace"], predicate, params["wait_timeout"],
             description, event_kinds=(VIRTUAL_MACHINE_INSTANCE.kind, VIRTUAL_MACHINE.kind),
             initial=vmi if fresh or not changed else False, deleted_is_final=present,
+            summary=lambda observed: describe_volume(observed, name),  # progress shows the volume, not the VMI
         )
     except KubeApiError as err:
         if err.reason != "Timeout":

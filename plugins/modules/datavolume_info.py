@@ -87,6 +87,30 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+progress:
+  description:
+    - The states observed while the task waited (O(wait=true)), oldest first; the first and the
+      newest 99 are kept. When the task runs in the controller's worker they are also shown in the
+      play output while it waits.
+  returned: when the task waited
+  type: list
+  elements: dict
+  contains:
+    time:
+      description: When the state was observed (UTC, ISO 8601).
+      type: str
+    elapsed:
+      description: Seconds since the task started.
+      type: float
+    subject:
+      description: The object, as C(Kind namespace/name).
+      type: str
+    state:
+      description: What was observed, C(status.phase) and C(status.progress).
+      type: str
+  sample:
+    - {time: "2026-12-03T10:02:11Z", elapsed: 0.4, subject: DataVolume images/fedora-41, state: "ImportInProgress 45.10%"}
+    - {time: "2026-12-03T10:02:40Z", elapsed: 29.1, subject: DataVolume images/fedora-41, state: "Succeeded 100.0%"}
 resources:
   description:
     - The matching DataVolume objects, each with two extra keys, C(pvc) and C(used_by).

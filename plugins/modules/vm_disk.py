@@ -153,6 +153,30 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+progress:
+  description:
+    - The states observed while the task waited (O(wait=true)), oldest first; the first and the
+      newest 99 are kept. When the task runs in the controller's worker they are also shown in the
+      play output while it waits.
+  returned: when the task waited
+  type: list
+  elements: dict
+  contains:
+    time:
+      description: When the state was observed (UTC, ISO 8601).
+      type: str
+    elapsed:
+      description: Seconds since the task started.
+      type: float
+    subject:
+      description: The object, as C(Kind namespace/name).
+      type: str
+    state:
+      description: What was observed (the volume's C(volumeStatus) phase).
+      type: str
+  sample:
+    - {time: "2026-12-03T10:02:11Z", elapsed: 0.4, subject: VirtualMachineInstance web/web01, state: "volume data: phase AttachedToNode"}
+    - {time: "2026-12-03T10:02:40Z", elapsed: 29.1, subject: VirtualMachineInstance web/web01, state: "volume data: phase Ready (VolumeReady: Successfully attach hotplugged volume data to VM)"}
 target:
   description: Guest device of the disk (for example C(sda)) once the VMI reports it C(Ready); null otherwise.
   returned: always

@@ -119,3 +119,14 @@ def test_a_wait_shows_live_progress_in_the_worker_and_returns_its_history(runner
     run = runner.run("vm", _vm(namespace, name="vm2", run_strategy="Always", wait=True), play_vars=OFF)
     assert not [line for line in run.output.splitlines() if line.startswith("module under test: [")]
     assert run.result["progress"][-1]["state"] == "Running"
+
+
+def test_a_data_volume_wait_shows_its_phases_live(runner, namespace):
+    run = runner.run("datavolume", {"name": "disk", "namespace": namespace, "blank": True,
+                                    "storage": {"size": "1Gi"}, "wait": True})
+    assert not run.failed, run
+    history = run.result["progress"]
+    assert history[-1]["subject"] == "DataVolume %s/disk" % namespace and history[-1]["state"].startswith("Succeeded")
+    assert len(history) > 1 and history[0]["elapsed"] <= history[-1]["elapsed"]
+    lines = [line for line in run.output.splitlines() if line.startswith("module under test: [")]
+    assert lines and lines[-1].endswith(history[-1]["state"]), run.output
