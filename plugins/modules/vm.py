@@ -210,7 +210,7 @@ options:
       existing_data_volume:
         description:
           - Name of an existing DataVolume in the VM's namespace (for example one made by
-            M(virt.kubevirt.datavolume) from a golden image). The VM uses it and does not own it:
+            M(virt.kubevirt.datavolume) from a golden image). The VM uses it and does not own it;
             deleting the VM keeps it.
           - A new or changed name is looked up before the VM is written; a missing DataVolume
             fails the task, because KubeVirt would store the VM and wait for the disk forever.
