@@ -176,7 +176,10 @@ progress:
       type: str
   sample:
     - {time: "2026-12-03T10:02:11Z", elapsed: 0.4, subject: VirtualMachineInstance web/web01, state: "volume data: phase AttachedToNode"}
-    - {time: "2026-12-03T10:02:40Z", elapsed: 29.1, subject: VirtualMachineInstance web/web01, state: "volume data: phase Ready (VolumeReady: Successfully attach hotplugged volume data to VM)"}
+    - time: "2026-12-03T10:02:40Z"
+      elapsed: 29.1
+      subject: VirtualMachineInstance web/web01
+      state: "volume data: phase Ready (VolumeReady: Successfully attach hotplugged volume data to VM)"
 target:
   description: Guest device of the disk (for example C(sda)) once the VMI reports it C(Ready); null otherwise.
   returned: always

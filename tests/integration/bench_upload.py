@@ -88,7 +88,7 @@ def _ready_dv(cluster: ClusterHandle, name: str, size: int) -> None:
             "spec": {"source": {"upload": {}}, "storage": {"resources": {"requests": {"storage": str(size + GIB // 4)}}}}}
     path = "/apis/cdi.kubevirt.io/v1beta1/namespaces/%s/datavolumes" % NAMESPACE
     assert cluster.http("POST", path, body).status == 201
-    for _ in range(600):
+    for _attempt in range(600):
         dv = cluster.http("GET", "%s/%s" % (path, name)).json()
         if (dv.get("status") or {}).get("phase") == "UploadReady":
             return
