@@ -120,6 +120,30 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+progress:
+  description:
+    - The states of the DataVolume observed while the task waited, oldest first (for example
+      C(UploadScheduled), C(UploadReady), C(Succeeded)); the first and the newest 99 are kept.
+      When the task runs in the controller's worker they are also shown in the play output.
+  returned: when the task waited
+  type: list
+  elements: dict
+  contains:
+    time:
+      description: When the state was observed (UTC, ISO 8601).
+      type: str
+    elapsed:
+      description: Seconds since the task started.
+      type: float
+    subject:
+      description: The object, as C(Kind namespace/name).
+      type: str
+    state:
+      description: What was observed, C(status.phase) and C(status.progress).
+      type: str
+  sample:
+    - {time: "2026-12-03T10:02:11Z", elapsed: 0.4, subject: DataVolume images/fedora-41, state: UploadReady}
+    - {time: "2026-12-03T10:02:40Z", elapsed: 29.1, subject: DataVolume images/fedora-41, state: Succeeded}
 result:
   description: The DataVolume after the upload (in check mode, as it would be created or as it is).
   returned: always
