@@ -63,5 +63,6 @@ start=$SECONDS
 ansible-playbook "${DEMO_PLAYBOOK:-playbooks/demo.yml}" \
   -e "demo_namespace=$namespace" \
   -e "demo_ssh_public_key_file=$demo/id_ed25519.pub" \
+  -e "demo_work_dir=$demo" \
   -e "ansible_python_interpreter=$VENV/bin/python"
 log "demo finished in $((SECONDS - start)) s against $url (namespace $namespace)"

@@ -46,7 +46,11 @@ def state_summary(obj: Optional[Mapping[str, Any]]) -> str:
 
 
 class Progress:
-    """The observed states of the objects one task waits on, in order, each with its time."""
+    """The observed states of the objects one task waits on, in order, each with its time.
+
+    A task may wait several times (a DataVolume, then its claim): each wait is a segment, and a
+    segment satisfied on its first look prints nothing.
+    """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, min_interval: float = MIN_INTERVAL) -> None:
         self._clock = clock
@@ -54,7 +58,17 @@ class Progress:
         self._min_interval = min_interval
         self._last_shown: Optional[float] = None
         self._pending: Optional[Dict[str, Any]] = None
+        self._segment_started = self._started
+        self._segment_seen = 0
+        self._segment_shown = False
         self.history: List[Dict[str, Any]] = []
+
+    def begin(self) -> None:
+        """A new wait starts."""
+        self._segment_started = self._clock()
+        self._segment_seen = 0
+        self._segment_shown = False
+        self._pending = None
 
     def observe(self, subject: str, state: str) -> None:
         """Record ``subject`` (``VirtualMachine ns/name``) in ``state`` unless nothing changed."""
@@ -69,29 +83,32 @@ class Progress:
         self.history.append(entry)
         if len(self.history) > HISTORY_LIMIT:
             del self.history[1]
+        self._segment_seen += 1
         self._show(entry, force=False)
 
     def finish(self) -> None:
         """Show the newest state held back, unless the wait ended at once on its first look."""
-        quick = len(self.history) == 1 and self._clock() - self._started < self._min_interval
+        quick = self._segment_seen <= 1 and self._clock() - self._segment_started < self._min_interval
         if self._pending is not None and not quick:
             self._show(self._pending, force=True)
+        self._pending = None
 
     def _show(self, entry: Dict[str, Any], force: bool) -> None:
         if _SINK is None:
             return
         now = self._clock()
-        if len(self.history) == 1 and not force:
+        if self._segment_seen == 1 and not force:
             # A wait that is satisfied on its first look prints nothing (a fleet loop stays quiet).
             self._pending = entry
             return
-        if self._pending is not None and self._pending is not entry and self._last_shown is None:
-            _SINK(self._line(self._pending))
+        if self._pending is not None and self._pending is not entry and not self._segment_shown:
+            _SINK(self._line(self._pending))  # the first look, held back until something changed
         if not force and self._last_shown is not None and now - self._last_shown < self._min_interval:
             self._pending = entry
             return
         self._pending = None
         self._last_shown = now
+        self._segment_shown = True
         _SINK(self._line(entry))
 
     @staticmethod

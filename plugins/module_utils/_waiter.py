@@ -80,6 +80,8 @@ class Waiter:
         ``summary`` turns an observed object into its progress state (phase and percentage).
         """
         self._summary = summary
+        if self.progress is not None:
+            self.progress.begin()
         try:
             return self._wait(ref, name, namespace, predicate, timeout, description, event_kinds, initial, deleted_is_final)
         finally:

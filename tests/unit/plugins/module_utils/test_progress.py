@@ -109,3 +109,19 @@ def test_lines_are_throttled_and_the_newest_is_shown_at_the_end(lines):
     ]
     assert len(progress.history) == 6
     assert lines[1].startswith("[") and "+0.5s]" in lines[1]
+
+
+def test_each_wait_of_a_task_is_quiet_when_satisfied_at_first_look(lines):
+    clock = Clock()
+    progress = Progress(clock=clock, min_interval=3)
+    for subject in ("DataVolume ns/dv", "PersistentVolumeClaim ns/dv"):
+        progress.begin()
+        progress.observe(subject, "absent")
+        progress.finish()
+    assert lines == [] and len(progress.history) == 2
+    progress.begin()
+    progress.observe("VirtualMachine ns/vm", "Stopped")
+    clock.now += 1
+    progress.observe("VirtualMachine ns/vm", "Running")
+    progress.finish()
+    assert _states(lines) == ["VirtualMachine ns/vm: Stopped", "VirtualMachine ns/vm: Running"]
