@@ -87,7 +87,8 @@ CASES = [
      "disks[1] (data).boot_order: 1 is already used by disks[0] (root).boot_order"),
     ("container-disk-scheme", {"disks": [_disk(container_disk="docker://" + IMAGE)]}, "disks[0] (root).container_disk: must be an image reference"),
     ("pvc-path", {"disks": [{"name": "root", "pvc": "a/b"}]}, "disks[0] (root).pvc: must be an object name, not a path"),
-    ("two-disk-sources", {"disks": [_disk(pvc="data")]}, "parameters are mutually exclusive: container_disk|pvc|data_volume found in disks"),
+    ("two-disk-sources", {"disks": [_disk(pvc="data")]},
+     "parameters are mutually exclusive: container_disk|pvc|existing_data_volume|data_volume found in disks"),
     # -- DataVolumes
     ("dv-no-source", {"disks": [{"name": "root", "data_volume": {"size": "5Gi"}}]},
      "disks[0] (root).data_volume: needs a source: set one of url, registry, clone_pvc, data_source, blank"),
