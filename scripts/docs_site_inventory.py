@@ -23,6 +23,8 @@ PAGES = {
     "common_return_values": "reference_appendices/common_return_values.html",
     "ansible_configuration_settings": "reference_appendices/config.html",
     "list_of_collections": "collections/index.html",
+    # "This module has a corresponding action plugin" on every module page.
+    "action_plugins": "plugins/action.html",
 }
 PLUGIN_LABEL = re.compile(r"^ansible_collections\.([a-z0-9_]+)\.([a-z0-9_]+)\.([a-z0-9_]+)_([a-z]+)$")
 ROLE = re.compile(r":(ref|envvar):`(?:[^`<]*<)?([^`>]+)>?`")
