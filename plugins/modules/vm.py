@@ -671,12 +671,11 @@ restarted:
   sample: false
 """
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
 from ansible_collections.virt.kubevirt.plugins.module_utils._apply import ensure_applied
 from ansible_collections.virt.kubevirt.plugins.module_utils._module import KubevirtModule
 from ansible_collections.virt.kubevirt.plugins.module_utils._predicates import (
-    RUNNING_STRATEGIES,
     is_gone,
     vm_target,
     vmi_replaced,
@@ -684,34 +683,14 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._predicates import (
 from ansible_collections.virt.kubevirt.plugins.module_utils._resources import (
     VIRTUAL_MACHINE,
     VIRTUAL_MACHINE_INSTANCE,
-    VIRTUAL_MACHINE_SUBRESOURCES,
 )
 from ansible_collections.virt.kubevirt.plugins.module_utils._validate_vm import check_restart, validate_vm_params
 from ansible_collections.virt.kubevirt.plugins.module_utils._vm_hotplug import keep_hotplugged
+from ansible_collections.virt.kubevirt.plugins.module_utils._vm_power import request_restart, run_strategy_of
 from ansible_collections.virt.kubevirt.plugins.module_utils._vm_options import VM_ARGUMENT_SPEC
 from ansible_collections.virt.kubevirt.plugins.module_utils._vm_references import check_references
 from ansible_collections.virt.kubevirt.plugins.module_utils._vm_spec import build_vm, data_volume_names, declared_paths, invalid
 from ansible_collections.virt.kubevirt.plugins.module_utils._vm_status import vmi_summary
-
-
-def _run_strategy(vm: Optional[Dict[str, Any]]) -> Optional[str]:
-    return ((vm or {}).get("spec") or {}).get("runStrategy")
-
-
-def _restart(module: KubevirtModule, live: Dict[str, Any], applied: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-    """Ask virt-api for a restart; returns the VMI seen before it (None if there was none)."""
-    p = module.params
-    client = module.client
-    vmi = client.get(VIRTUAL_MACHINE_INSTANCE, p["name"], p["namespace"])
-    started_by_apply = (
-        vmi is None
-        and _run_strategy(applied) in RUNNING_STRATEGIES
-        and _run_strategy(live) not in RUNNING_STRATEGIES
-    )
-    if started_by_apply:
-        return None
-    client.subresource(VIRTUAL_MACHINE_SUBRESOURCES, p["name"], "restart", p["namespace"])
-    return vmi or {}
 
 
 def present(module: KubevirtModule) -> Dict[str, Any]:
@@ -721,7 +700,7 @@ def present(module: KubevirtModule) -> Dict[str, Any]:
     name, namespace = p["name"], p["namespace"]
     if p["restart"] and not p["run_strategy"]:
         # A stopped VM cannot be restarted: say so before the apply writes anything.
-        check_restart(p, _run_strategy(client.get(VIRTUAL_MACHINE, name, namespace)))
+        check_restart(p, run_strategy_of(client.get(VIRTUAL_MACHINE, name, namespace)))
 
     outcome = ensure_applied(
         client, VIRTUAL_MACHINE, desired, namespace, declared=declared_paths(p),
@@ -735,7 +714,7 @@ def present(module: KubevirtModule) -> Dict[str, Any]:
 
     vmi: Any = False  # False: not read yet
     if p["restart"] and live is not None:
-        old_vmi = _restart(module, live, vm)
+        old_vmi = request_restart(module, live, vm)
         if old_vmi is not None:
             result.update(changed=True, restarted=True)
             if p["wait"] and not module.check_mode:
@@ -747,7 +726,7 @@ def present(module: KubevirtModule) -> Dict[str, Any]:
                 )
                 vm = client.get(VIRTUAL_MACHINE, name, namespace)
 
-    target = vm_target(_run_strategy(vm))
+    target = vm_target(run_strategy_of(vm))
     if p["wait"] and not module.check_mode and target is not None and not result["restarted"]:
         predicate, description = target
         vm = module.waiter().wait(
