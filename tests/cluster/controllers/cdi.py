@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import logging
 import threading
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 from ..api import errors
 from ..api.objects import now_rfc3339, owner_reference
@@ -189,7 +189,11 @@ class DataVolumeController(Controller):
             ds_ns = ref.get("namespace") or ns
             self._wait(("ds", ds_ns, ref.get("name") or ""), key)
             ds = rt.store.get(DATASOURCE, ds_ns, ref.get("name") or "")
-            ds_source = ((ds or {}).get("spec") or {}).get("source") or {}
+            resolved, _ = resolve_data_source(rt.store, ds) if ds is not None else (None, None)
+            if resolved is not None and resolved is not ds:
+                self._wait(("ds", resolved["metadata"]["namespace"], resolved["metadata"]["name"]), key)
+            ds_source = ((resolved or {}).get("spec") or {}).get("source") or {}
+            ds_ns = ((resolved or {}).get("metadata") or {}).get("namespace") or ds_ns
             if "pvc" in ds_source:
                 kind, source = "clone", (ds_source["pvc"].get("namespace") or ds_ns, ds_source["pvc"].get("name", ""))
             elif "snapshot" in ds_source:
@@ -482,13 +486,17 @@ class DataVolumeController(Controller):
         if ds is None or ds["metadata"].get("deletionTimestamp"):
             return
         key = (DATASOURCE, ns, name)
-        source = (ds.get("spec") or {}).get("source") or {}
         status = copy.deepcopy(ds.get("status") or {})
-        if status.get("source") != source:
-            status["source"] = copy.deepcopy(source)
-            status["conditions"] = []
-        if "pvc" in source:
-            src_ns = source["pvc"].get("namespace") or ns
+        resolved, problem = resolve_data_source(rt.store, ds)
+        ref = ((ds.get("spec") or {}).get("source") or {}).get("dataSource")
+        if ref is not None:  # wake up when the referenced DataSource changes
+            self._wait(("ds", ref.get("namespace") or ns, ref.get("name") or ""), key)
+        source = ((resolved or ds).get("spec") or {}).get("source") or {}
+        src_ns_default = ((resolved or ds).get("metadata") or {}).get("namespace") or ns
+        if problem is not None:
+            ready = ("False",) + problem
+        elif "pvc" in source:
+            src_ns = source["pvc"].get("namespace") or src_ns_default
             src_name = source["pvc"].get("name") or ""
             self._wait(("pvc", src_ns, src_name), key)
             pvc = rt.store.get(PVC, src_ns, src_name)
@@ -502,7 +510,7 @@ class DataVolumeController(Controller):
             else:
                 ready = ("True", "Ready", "DataSource is ready to be consumed")
         elif "snapshot" in source:
-            snap_ns = source["snapshot"].get("namespace") or ns
+            snap_ns = source["snapshot"].get("namespace") or src_ns_default
             snap_name = source["snapshot"].get("name") or ""
             self._wait(("snap", snap_ns, snap_name), key)
             snap = rt.store.get(VOLUMESNAPSHOT, snap_ns, snap_name)
@@ -515,8 +523,33 @@ class DataVolumeController(Controller):
         else:
             ready = ("False", "NoSource", "No source PVC set")
         status["conditions"] = update_condition(status.get("conditions") or [], "Ready", ready[0], ready[2], ready[1])
+        # status.source: the resolved source, cleared while the DataSource is not ready (as CDI does)
+        status["source"] = copy.deepcopy(source) if ready[0] == "True" else {}
         if status != (ds.get("status") or {}):
             rt.service.mutate(DATASOURCE, ns, name, lambda o: o.__setitem__("status", status), subresource="status")
+
+
+def resolve_data_source(store: Any, ds: dict) -> tuple[Optional[dict], Optional[tuple[str, str]]]:
+    """ResolveDataSourceChain: a DataSource may point at one other DataSource of its namespace.
+
+    Returns the DataSource whose pvc/snapshot source counts and, when the chain is broken,
+    the Ready condition's (reason, message) instead.
+    """
+    ref = ((ds.get("spec") or {}).get("source") or {}).get("dataSource")
+    if ref is None:
+        return ds, None
+    meta = ds["metadata"]
+    ref_ns = ref.get("namespace") or meta["namespace"]
+    if ref_ns != meta["namespace"]:
+        return ds, ("CrossNamespaceReference", "DataSource cannot reference a DataSource in another namespace")
+    if ref.get("name") == meta["name"]:
+        return None, ("SelfReference", "DataSource cannot self-reference")
+    target = store.get(DATASOURCE, ref_ns, ref.get("name") or "")
+    if target is None:
+        return None, ("NotFound", f'datasources.cdi.kubevirt.io "{ref.get("name") or ""}" not found')
+    if ((target.get("spec") or {}).get("source") or {}).get("dataSource") is not None:
+        return None, ("MaxReferenceDepthReached", "DataSource reference chain exceeds maximum depth of 1")
+    return target, None
 
 
 def _serves_snapshots(rt: Runtime) -> bool:

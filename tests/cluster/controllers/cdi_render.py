@@ -144,10 +144,10 @@ def _cause(message: str, field: str) -> dict[str, str]:
     return {"reason": "FieldValueInvalid", "message": message, "field": field}
 
 
-def reject(causes: list[dict[str, str]]) -> errors.ApiError:
+def reject(causes: list[dict[str, str]], webhook: str = WEBHOOK) -> errors.ApiError:
     """The error kube-apiserver returns for a CDI webhook rejection (toRejectedAdmissionResponse)."""
     joined = "".join(f" {c['message']}" for c in causes)
-    return errors.ApiError(422, "", f'admission webhook "{WEBHOOK}" denied the request: {joined}',
+    return errors.ApiError(422, "", f'admission webhook "{webhook}" denied the request: {joined}',
                            {"causes": causes})
 
 

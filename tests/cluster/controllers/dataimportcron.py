@@ -23,20 +23,24 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 from datetime import datetime, timezone
 from typing import Iterable, Optional
 
 from ..api import errors
 from ..api.objects import now_rfc3339
-from ..api.resources import GR
+from ..api.resources import GR, AdmissionRequest
 from ..api.store import Event
+from . import dataimportcron_admission as admission
 from .cdi import update_condition
+from .cdi_render import reject
 from .keys import DATASOURCE, DV, PVC
 from .runtime import Controller, ObjKey, Runtime
 
 DATAIMPORTCRON: GR = ("cdi.kubevirt.io", "dataimportcrons")
 A = "cdi.kubevirt.io/"
 LABEL_CRON = A + "dataImportCron"
+LABEL_CLEANUP = LABEL_CRON + ".cleanup"  # retentionPolicy None: removed with the cron
 ANN_DIGEST = A + "storage.import.sourceDesiredDigest"
 ANN_LAST_CRON = A + "storage.import.lastCronTime"
 ANN_NEXT_CRON = A + "storage.import.nextCronTime"
@@ -57,12 +61,37 @@ def dv_name(prefix: str, digest: str) -> str:
     return f"{prefix}-{digest.split(':', 1)[-1][:12]}"
 
 
+_ALLOWED_LABEL = re.compile(r"^([\w.]+\.kubevirt.io|kubevirt.io)/[\w.-]+$")  # CopyAllowedLabels
+
+
+def resource_labels(cron: dict) -> dict:
+    """setDataImportCronResourceLabels: the cron's kubevirt.io labels (default instancetype and
+    preference...), the cron label, and the cleanup label when nothing is retained."""
+    meta = cron["metadata"]
+    labels = {k: v for k, v in (meta.get("labels") or {}).items() if _ALLOWED_LABEL.match(k)}
+    labels[LABEL_CRON] = meta["name"]
+    if (cron.get("spec") or {}).get("retentionPolicy") == "None":
+        labels[LABEL_CLEANUP] = "true"
+    return labels
+
+
 class DataImportCronController(Controller):
     name = "dataimportcron"
     watches = (DATAIMPORTCRON, DV)
 
     def setup(self, rt: Runtime) -> None:
         self.rt = rt
+        rt.registry.add_validating(DATAIMPORTCRON, self._admit)
+
+    @staticmethod
+    def _admit(request: AdmissionRequest, new: Optional[dict], old: Optional[dict]) -> None:
+        if new is None or request.subresource or request.operation not in ("CREATE", "UPDATE"):
+            return
+        if request.operation == "UPDATE" and new["metadata"].get("deletionTimestamp"):
+            return
+        causes = admission.validate(new, old if request.operation == "UPDATE" else None)
+        if causes:
+            raise reject(causes, admission.WEBHOOK)
 
     def keys_for(self, event: Event) -> Iterable[ObjKey]:
         meta = event.obj["metadata"]
@@ -74,6 +103,7 @@ class DataImportCronController(Controller):
     def reconcile(self, rt: Runtime, gr: GR, namespace: str, name: str) -> None:
         cron = rt.store.get(DATAIMPORTCRON, namespace, name)
         if cron is None or cron["metadata"].get("deletionTimestamp"):
+            self._cleanup(rt, namespace, name)
             return
         spec = cron.get("spec") or {}
         anns = dict(cron["metadata"].get("annotations") or {})
@@ -148,7 +178,7 @@ class DataImportCronController(Controller):
                 base = base.rsplit(":", 1)[0]
             registry["url"] = f"{base}@{digest}"
         labels = dict((template.get("metadata") or {}).get("labels") or {})
-        labels[LABEL_CRON] = meta["name"]
+        labels.update(resource_labels(cron))
         dv = {"apiVersion": "cdi.kubevirt.io/v1beta1", "kind": "DataVolume",
               "metadata": {"name": name, "namespace": meta["namespace"], "labels": labels,
                            "annotations": dict((template.get("metadata") or {}).get("annotations") or {})},
@@ -176,11 +206,24 @@ class DataImportCronController(Controller):
         if ds is None:
             rt.service.create(DATASOURCE, {"apiVersion": "cdi.kubevirt.io/v1beta1", "kind": "DataSource",
                                            "metadata": {"name": name, "namespace": meta["namespace"],
-                                                        "labels": {LABEL_CRON: meta["name"]}},
+                                                        "labels": resource_labels(cron)},
                                            "spec": {"source": source}})
         elif (ds["metadata"].get("labels") or {}).get(LABEL_CRON) == meta["name"] and \
                 (ds.get("spec") or {}).get("source") != source and source:
             rt.service.mutate(DATASOURCE, meta["namespace"], name, lambda o: o["spec"].__setitem__("source", source))
+
+    @staticmethod
+    def _cleanup(rt: Runtime, namespace: str, name: str) -> None:
+        """A deleted cron takes the DataSources, DataVolumes and claims labelled for cleanup along."""
+        for gr in (DATASOURCE, DV, PVC):
+            for obj in rt.store.list(gr, namespace)[0]:
+                labels = obj["metadata"].get("labels") or {}
+                if labels.get(LABEL_CRON) == name and labels.get(LABEL_CLEANUP) == "true":
+                    try:
+                        rt.service.delete(gr, namespace, obj["metadata"]["name"])
+                    except errors.ApiError as exc:
+                        if exc.code != 404:
+                            raise
 
     def _collect(self, rt: Runtime, cron: dict) -> None:
         """garbageCollectPVCs: keep the ``importsToKeep`` most recently used imports."""

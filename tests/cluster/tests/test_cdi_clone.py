@@ -103,7 +103,7 @@ def test_datasource_readiness_follows_its_source(env):
     env.wait(lambda: condition(env.get(DS, "golden", "fedora"), "Ready").get("reason") == "NotFound")
     ready = condition(env.get(DS, "golden", "fedora"), "Ready")
     assert (ready["status"], ready["message"]) == ("False", "PVC not found")
-    assert env.get(DS, "golden", "fedora")["status"]["source"] == {"pvc": {"namespace": "golden", "name": "fedora-41"}}
+    assert env.get(DS, "golden", "fedora")["status"]["source"] == {}  # cleared while not ready
     env.create(DV, datavolume("fedora-41", {"http": {"url": "https://example.invalid/slow.img"}}, namespace="golden"))
     env.wait(lambda: condition(env.get(DS, "golden", "fedora"), "Ready").get("reason") == "ImportInProgress")
     assert condition(env.get(DS, "golden", "fedora"), "Ready")["message"] == "Import DataVolume phase ImportInProgress"
@@ -113,6 +113,32 @@ def test_datasource_readiness_follows_its_source(env):
     env.wait(lambda: condition(env.get(DS, "golden", "fedora"), "Ready").get("status") == "True")
     ready = condition(env.get(DS, "golden", "fedora"), "Ready")
     assert (ready["reason"], ready["message"]) == ("Ready", "DataSource is ready to be consumed")
+    assert env.get(DS, "golden", "fedora")["status"]["source"] == {"pvc": {"namespace": "golden", "name": "fedora-41"}}
+
+
+def test_datasource_may_point_at_one_other_datasource(env):
+    env.create(DV, datavolume("fedora-41", {"blank": {}}, namespace="golden"))
+    env.create(DS, {"metadata": {"name": "fedora", "namespace": "golden"},
+                    "spec": {"source": {"pvc": {"name": "fedora-41"}}}})
+    env.create(DS, {"metadata": {"name": "latest", "namespace": "golden"},
+                    "spec": {"source": {"dataSource": {"name": "fedora"}}}})
+    env.wait(lambda: condition(env.get(DS, "golden", "latest"), "Ready").get("status") == "True")
+    assert env.get(DS, "golden", "latest")["status"]["source"] == {"pvc": {"name": "fedora-41"}}
+    env.create(DS, {"metadata": {"name": "chained", "namespace": "golden"},
+                    "spec": {"source": {"dataSource": {"name": "latest"}}}})
+    env.create(DS, {"metadata": {"name": "self", "namespace": "golden"},
+                    "spec": {"source": {"dataSource": {"name": "self"}}}})
+    env.create(DS, {"metadata": {"name": "away", "namespace": "golden"},
+                    "spec": {"source": {"dataSource": {"name": "fedora", "namespace": "demo"}}}})
+    env.create(DS, {"metadata": {"name": "dangling", "namespace": "golden"},
+                    "spec": {"source": {"dataSource": {"name": "nothing"}}}})
+    expected = {"chained": ("MaxReferenceDepthReached", "DataSource reference chain exceeds maximum depth of 1"),
+                "self": ("SelfReference", "DataSource cannot self-reference"),
+                "away": ("CrossNamespaceReference", "DataSource cannot reference a DataSource in another namespace"),
+                "dangling": ("NotFound", 'datasources.cdi.kubevirt.io "nothing" not found')}
+    for name, (reason, message) in expected.items():
+        env.wait(lambda name=name: condition(env.get(DS, "golden", name), "Ready").get("reason") == reason, what=name)
+        assert condition(env.get(DS, "golden", name), "Ready")["message"] == message
 
 
 def test_datasource_without_source(env):

@@ -79,3 +79,58 @@ def test_garbage_collect_never_keeps_every_import(env):
     publish(env, "1")
     env.wait(lambda: up_to_date(env)["status"]["lastImportedPVC"]["name"] != first, timeout=10)
     assert env.get(PVC, "demo", first) is not None
+
+
+def test_webhook_refuses_bad_specs_and_any_spec_change(env):
+    from tests.cluster.api import errors
+    good = {"schedule": "0 */12 * * *", "managedDataSource": "fedora",
+            "template": {"spec": {"source": {"registry": {"url": URL}},
+                                  "storage": {"resources": {"requests": {"storage": "5Gi"}}}}}}
+    bad = {"schedule": ("61 * * * *", "Illegal cron schedule"), "importsToKeep": (-1, "Illegal ImportsToKeep value"),
+           "garbageCollect": ("Sometimes", "Illegal GarbageCollect value"),
+           "managedDataSource": ("", "Illegal ManagedDataSource value")}
+    for field, (value, message) in bad.items():
+        try:
+            env.create(DIC, {"metadata": {"name": "bad", "namespace": "demo"}, "spec": dict(good, **{field: value})})
+        except errors.ApiError as exc:
+            assert exc.message == ('admission webhook "dataimportcron-validate.cdi.kubevirt.io" denied the request: '
+                                   " %s" % message), exc.message
+        else:
+            raise AssertionError(field)
+    created = env.create(DIC, {"metadata": {"name": "fedora-cron", "namespace": "demo"}, "spec": good})
+    changed = dict(created, spec=dict(good, schedule="0 1 * * *"))
+    try:
+        env.admitted_update(DIC, changed, created)
+    except errors.ApiError as exc:
+        assert "Cannot update DataImportCron Spec" in exc.message
+    else:
+        raise AssertionError("spec change admitted")
+
+
+def test_retention_none_removes_what_the_cron_made_with_it(env):
+    spec = {"managedDataSource": "gone", "retentionPolicy": "None",
+            "template": {"spec": {"source": {"registry": {"url": URL}},
+                                  "storage": {"resources": {"requests": {"storage": "1Gi"}}}}}}
+    env.create(DIC, {"metadata": {"name": "gone-cron", "namespace": "demo"}, "spec": spec})
+    done = env.wait(lambda: condition(env.get(DIC, "demo", "gone-cron"), "UpToDate").get("status") == "True"
+                    and env.get(DIC, "demo", "gone-cron"), timeout=10)
+    made = done["status"]["lastImportedPVC"]["name"]
+    assert env.get(DV, "demo", made)["metadata"]["labels"]["cdi.kubevirt.io/dataImportCron.cleanup"] == "true"
+    cron(env)  # RetainAll (the default): kept when its cron goes
+    kept = up_to_date(env)["status"]["lastImportedPVC"]["name"]
+    env.service.delete(DIC, "demo", "gone-cron")
+    env.service.delete(DIC, "demo", "fedora-cron")
+    env.wait(lambda: env.get(DV, "demo", made) is None and env.get(PVC, "demo", made) is None
+             and env.get(DS, "demo", "gone") is None, what="cleanup")
+    assert env.get(PVC, "demo", kept) is not None and env.get(DS, "demo", "fedora") is not None
+
+
+def test_cron_kubevirt_labels_reach_the_data_source_and_imports(env):
+    spec = {"managedDataSource": "rhel", "template": {"spec": {"source": {"registry": {"url": URL}},
+                                                               "storage": {"resources": {"requests": {"storage": "1Gi"}}}}}}
+    env.create(DIC, {"metadata": {"name": "rhel-cron", "namespace": "demo",
+                                  "labels": {"instancetype.kubevirt.io/default-preference": "rhel.9", "team": "x"}},
+                     "spec": spec})
+    ds = env.wait(lambda: env.get(DS, "demo", "rhel"))
+    assert ds["metadata"]["labels"]["instancetype.kubevirt.io/default-preference"] == "rhel.9"
+    assert "team" not in ds["metadata"]["labels"]
