@@ -346,6 +346,29 @@ class ResourceClient:
             raise
         return response.json() or {}
 
+    def evict(self, name: str, namespace: str) -> Dict[str, Any]:
+        """POST a policy/v1 Eviction for a pod, sent once: its 429 answers (a disruption budget, or
+        KubeVirt starting an evacuation) are decisions for the caller, never retried here."""
+        body: Dict[str, Any] = {"apiVersion": "policy/v1", "kind": "Eviction",
+                                "metadata": {"name": name, "namespace": namespace}}
+        query: List[Tuple[str, Any]] = []
+        if self.dry_run:
+            body["deleteOptions"] = {"dryRun": ["All"]}
+            query.append(("dryRun", "All"))
+        path = "/api/v1/namespaces/%s/pods/%s/eviction" % (namespace, name)
+        action = "Eviction of Pod %s/%s refused" % (namespace, name)
+
+        def attempt() -> HttpResponse:
+            self.request_count += 1
+            return self._transport(self.api_client, "POST", path, query=query, body=body,
+                                   content_type=JSON, timeout=DEFAULT_TIMEOUT, stream=False)
+
+        try:
+            response = attempt()
+        except KubeApiError as err:
+            raise err.with_context(action, "POST %s" % path)
+        return response.json() or {}
+
     def subresource(
         self,
         ref: ResourceRef,

@@ -224,3 +224,22 @@ def test_apply_with_a_resource_version_is_not_resent_on_conflict(client, api_ser
     with pytest.raises(KubeApiError):
         client.apply(VIRTUAL_MACHINE, body, "ns")
     assert [r.method for r in api_server.requests] == ["PATCH"]
+
+
+def test_evict_posts_an_eviction_once_and_leaves_a_429_to_the_caller(client, api_server, api_error):
+    path = "/api/v1/namespaces/ns/pods/web-1/eviction"
+    api_server.fail("POST", path, api_error(429, "TooManyRequests", "Cannot evict pod as it would violate the pod's disruption budget."))
+    with pytest.raises(KubeApiError) as caught:
+        client.evict("web-1", "ns")
+    assert caught.value.status == 429
+    assert str(caught.value).startswith("Eviction of Pod ns/web-1 refused")
+    assert client.request_count == 1
+    request = api_server.requests[0]
+    assert (request.method, request.path, request.body["kind"]) == ("POST", path, "Eviction")
+
+
+def test_evict_in_dry_run_carries_dry_run_twice(api_server):
+    client = ResourceClient(object(), dry_run=True, transport=api_server, sleep=lambda s: None)
+    client.evict("web-1", "ns")
+    request = api_server.requests[0]
+    assert request.dry_run and request.body["deleteOptions"] == {"dryRun": ["All"]}
