@@ -104,6 +104,10 @@ class KubevirtModule:
             result["diff"] = make_diff(before, after)
         return result
 
+    def warn(self, msg: str) -> None:
+        """A warning shown with the task's result (the task still succeeds)."""
+        self.ansible.warn(msg)
+
     def fail(self, msg: str, **kwargs: Any) -> None:
         self.ansible.fail_json(msg=msg, **kwargs)
 
