@@ -20,7 +20,8 @@ OPTIONS = ("labels", "annotations", "vmi_selector", "namespace_selector", "bandw
 
 def _params(**extra):
     params = dict.fromkeys(OPTIONS)
-    params.update(name="p", **extra)
+    params["name"] = "p"
+    params.update(extra)
     return params
 
 
@@ -48,7 +49,7 @@ def test_summary_names_options_and_nulls_unset():
     ({"max_downtime_ms": 2000001}, "max_downtime_ms"),
     ({"namespace_selector": {"env": "a b"}}, "namespace_selector.env"),
     ({"vmi_selector": {"/x": "y"}}, "vmi_selector"),
-    ({"name": "bad_name"}, "name"),
+    ({"name": "UPPER"}, "name"),
 ])
 def test_validation_names_the_option(extra, option):
     with pytest.raises(KubeApiError) as err:
