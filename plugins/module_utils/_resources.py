@@ -79,10 +79,14 @@ CLUSTER_PREFERENCE = ResourceRef(
 # CDI.
 DATA_VOLUME = ResourceRef("cdi.kubevirt.io", "v1beta1", "datavolumes", "DataVolume")
 DATA_SOURCE = ResourceRef("cdi.kubevirt.io", "v1beta1", "datasources", "DataSource")
+DATA_IMPORT_CRON = ResourceRef("cdi.kubevirt.io", "v1beta1", "dataimportcrons", "DataImportCron")
 STORAGE_PROFILE = ResourceRef("cdi.kubevirt.io", "v1beta1", "storageprofiles", "StorageProfile", namespaced=False)
 CDI_CONFIG = ResourceRef("cdi.kubevirt.io", "v1beta1", "cdiconfigs", "CDIConfig", namespaced=False)
 # cdi-apiserver answers a create with status.token; nothing is stored.
 UPLOAD_TOKEN_REQUEST = ResourceRef("upload.cdi.kubevirt.io", "v1beta1", "uploadtokenrequests", "UploadTokenRequest")
+
+# CSI snapshots.
+VOLUME_SNAPSHOT = ResourceRef("snapshot.storage.k8s.io", "v1", "volumesnapshots", "VolumeSnapshot")
 
 # Networking.
 NETWORK_ATTACHMENT_DEFINITION = ResourceRef(
