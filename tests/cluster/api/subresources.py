@@ -2,7 +2,8 @@
 
 Eviction (``POST .../pods/NAME/eviction``, policy/v1 Eviction) runs admission on
 ``("", "pods")`` with subresource ``eviction`` first, so KubeVirt's admission can answer 429 for a
-live-migratable VMI's launcher pod, then deletes the pod and answers 201 with a Success Status.
+live-migratable VMI's launcher pod, then checks the pod's PodDisruptionBudget (``disruption.py``: 429
+with the DisruptionBudget cause), then deletes the pod and answers 201 with a Success Status.
 Custom subresources (``subresources.kubevirt.io`` start/stop/migrate/..., or any handler a
 controller registers) are dispatched to ``registry.find_subresource``.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
-from . import errors
+from . import disruption, errors
 from .request import Request, Response
 from .resources import AdmissionRequest, SubresourceCall
 from .rest import not_found_path
@@ -44,6 +45,7 @@ def evict(cluster: "Cluster", req: Request, namespace: str, name: str) -> Respon
                                             user=req.user or "", dry_run=opts.dry_run, subresource="eviction",
                                             version="v1"), body, pod)
     if pod["metadata"].get("deletionTimestamp") is None:
+        disruption.check_eviction(cluster.store, namespace, pod)
         propagation = delete_opts.get("propagationPolicy")
         cluster.service.delete(("", "pods"), namespace, name, propagation=propagation, dry_run=opts.dry_run,
                                preconditions=delete_opts.get("preconditions") or None)

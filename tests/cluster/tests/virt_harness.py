@@ -62,7 +62,7 @@ class Sim(InProcessCluster):
         return handler(call)
 
     def evict(self, pod: str, namespace: str = "demo", body: Optional[dict] = None, dry_run: bool = False) -> None:
-        """POST pods/<pod>/eviction: admission, then the pod goes (no PDBs in these tests)."""
+        """POST pods/<pod>/eviction: admission, then the pod goes (PDBs: tests/cluster/tests/test_disruption.py, over HTTP)."""
         eviction = body or {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pod,
                                                                                          "namespace": namespace}}
         self.registry.admit(AdmissionRequest("CREATE", POD, namespace, pod, "admin", dry_run, subresource="eviction"),
