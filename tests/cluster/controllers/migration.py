@@ -27,6 +27,7 @@ from ..api.resources import AdmissionRequest
 from ..api.store import Event
 from . import launcher
 from .keys import NODE, POD, VMI, VMIM
+from .migration_policies import policy_configuration
 from .pacing import PacedController
 from .runtime import ObjKey, Runtime
 from .virt import CONTROLLER_USER
@@ -44,7 +45,10 @@ DEFAULT_UNSCHEDULABLE_TIMEOUT = 300
 
 def transfer_steps(store, vmi: dict) -> float:
     """Seconds (steps) to copy the guest's memory at bandwidthPerMigration (at least 2)."""
-    bandwidth = parse_quantity(migration_config(store).get("bandwidthPerMigration")) or 64 * 2 ** 20
+    # The configuration handed to virt-handler (a matched MigrationPolicy's bandwidth wins), else the cluster's.
+    handed = (((vmi.get("status") or {}).get("migrationState") or {}).get("migrationConfiguration") or {})
+    limit = handed.get("bandwidthPerMigration", migration_config(store).get("bandwidthPerMigration"))
+    bandwidth = parse_quantity(limit) or 64 * 2 ** 20
     return max(float(MIN_TRANSFER_STEPS), math.ceil(launcher.guest_memory(vmi.get("spec") or {}) / bandwidth))
 
 
@@ -263,7 +267,7 @@ class MigrationController(PacedController):
 
     def _handoff(self, rt: Runtime, migration: dict, vmi: dict, target: dict) -> None:
         source_pod = active_pod(rt.store, vmi)
-        config = migration_config(rt.store)
+        config, policy_name = policy_configuration(rt.store, vmi, migration_config(rt.store))
 
         def handoff(obj: dict) -> None:
             status = obj["status"]
@@ -276,6 +280,8 @@ class MigrationController(PacedController):
                     "nodeDrainTaintKey", "parallelMigrationsPerCluster", "parallelOutboundMigrationsPerNode",
                     "progressTimeout", "unsafeMigrationOverride")},
             }
+            if policy_name:
+                status["migrationState"]["migrationPolicyName"] = policy_name
             obj["metadata"].setdefault("labels", {})[MIGRATION_TARGET_NODE_LABEL] = target["spec"]["nodeName"]
         rt.service.mutate(VMI, vmi["metadata"]["namespace"], vmi["metadata"]["name"], handoff)
         rt.record_event(migration, "SuccessfulHandOver", "Migration target pod is ready for preparation by "
