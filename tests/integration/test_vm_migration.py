@@ -100,7 +100,8 @@ def test_refusals_name_the_reason_and_write_nothing(runner, objects, namespace):
 
 
 def test_follow_in_flight_then_cancel(runner, objects, namespace):
-    _vm(objects, namespace, "big", memory="8Gi")
+    # 16Gi at the default 64Mi/s: a transfer of about 13 s at the test time scale, time to follow and cancel it
+    _vm(objects, namespace, "big", memory="16Gi")
     source = objects.vmi(namespace, "big")["status"]["nodeName"]
     body = {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstanceMigration",
             "metadata": {"name": "manual", "namespace": namespace}, "spec": {"vmiName": "big"}}

@@ -154,7 +154,7 @@ class MigrationController(PacedController):
         if after is not None and new_phase != phase:
             if is_final(after):  # record the outcome and release the finalizer right away
                 self._finish(rt, after, rt.store.get(VMI, namespace, (after.get("spec") or {}).get("vmiName", "")))
-            else:
+            elif self._due.get(key, 0.0) <= time.monotonic():  # keep a longer step (the memory transfer)
                 self._step(rt, key)
 
     # -- status helpers -------------------------------------------------------------------------
