@@ -45,6 +45,18 @@ def state_summary(obj: Optional[Mapping[str, Any]]) -> str:
     return " ".join(parts)
 
 
+def conditions_summary(*types: str) -> Callable[[Optional[Mapping[str, Any]]], str]:
+    """A progress line of the named conditions (``Ready=False NotFound``), for kinds without a phase."""
+    def summary(obj: Optional[Mapping[str, Any]]) -> str:
+        if obj is None:
+            return "absent"
+        by_type = {c.get("type"): c for c in (obj.get("status") or {}).get("conditions") or []}
+        parts = [("%s=%s %s" % (t, by_type[t].get("status"), by_type[t].get("reason") or "")).strip()
+                 for t in types if t in by_type]
+        return ", ".join(parts) or "no status yet"
+    return summary
+
+
 class Progress:
     """The observed states of the objects one task waits on, in order, each with its time.
 

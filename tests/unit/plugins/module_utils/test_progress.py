@@ -125,3 +125,13 @@ def test_each_wait_of_a_task_is_quiet_when_satisfied_at_first_look(lines):
     progress.observe("VirtualMachine ns/vm", "Running")
     progress.finish()
     assert _states(lines) == ["VirtualMachine ns/vm: Stopped", "VirtualMachine ns/vm: Running"]
+
+
+def test_conditions_summary_names_each_condition_in_order():
+    from ansible_collections.virt.kubevirt.plugins.module_utils._progress import conditions_summary
+    summary = conditions_summary("UpToDate", "Progressing")
+    cron = {"status": {"conditions": [{"type": "Progressing", "status": "True", "reason": "ImportProgressing"},
+                                      {"type": "UpToDate", "status": "False", "reason": "Outdated"}]}}
+    assert summary(cron) == "UpToDate=False Outdated, Progressing=True ImportProgressing"
+    assert summary({"status": {}}) == "no status yet"
+    assert summary(None) == "absent"
