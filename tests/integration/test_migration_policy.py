@@ -5,9 +5,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any, Dict, Optional
 
 from kubernetes import client as k8s
+
+from .test_vm_disk_helpers import IMAGE, Objects
+from .test_vm_migration import VMIM, _running, objects  # noqa: F401  (fixture)
 
 
 def _policy(cluster, name: str) -> Optional[Dict[str, Any]]:
@@ -65,3 +69,46 @@ def test_bad_input_fails_before_any_request(runner):
         run = runner.run("migration_policy", args)
         assert run.failed and option in run.msg and "\n" not in run.msg, (args, run.msg)
         assert run.requests == [], run
+
+
+def _seconds(stamp: str) -> float:
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+
+
+def _labelled_vm(objects: Objects, namespace: str, name: str, labels: Dict[str, str]) -> None:
+    body = {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", "metadata": {"name": name, "namespace": namespace},
+            "spec": {"runStrategy": "Always", "template": {"metadata": {"labels": labels}, "spec": {
+                "domain": {"memory": {"guest": "4Gi"}, "devices": {"disks": [{"name": "root", "disk": {"bus": "virtio"}}]}},
+                "volumes": [{"name": "root", "containerDisk": {"image": IMAGE}}]}}}}
+    objects.custom.create_namespaced_custom_object("kubevirt.io", "v1", namespace, "virtualmachines", body)
+    objects.wait("VMI %s running" % name, lambda: _running(objects, namespace, name))
+
+
+def _migrate(objects: Objects, namespace: str, name: str) -> Dict[str, Any]:
+    body = {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstanceMigration",
+            "metadata": {"name": name + "-mig", "namespace": namespace}, "spec": {"vmiName": name}}
+    objects.custom.create_namespaced_custom_object("kubevirt.io", "v1", namespace, VMIM, body)
+    objects.wait("migration of %s succeeded" % name, lambda: (
+        ((objects.custom.get_namespaced_custom_object("kubevirt.io", "v1", namespace, VMIM, name + "-mig")
+          .get("status") or {}).get("phase") == "Succeeded")))
+    return objects.vmi(namespace, name)["status"]["migrationState"]
+
+
+def test_matched_policy_sets_bandwidth_and_name(runner, cluster, objects, namespace):
+    # 4Gi of guest memory: 64 one-step seconds at the cluster's 64Mi, 2 at the policy's 4Gi.
+    name = "it-fast-" + namespace[-8:]
+    policy = runner.run("migration_policy", {"name": name, "vmi_selector": {"speed": "fast"},
+                                             "bandwidth_per_migration": "4Gi", "allow_auto_converge": True})
+    assert not policy.failed, policy
+    try:
+        for vm in ("fast", "slow"):
+            _labelled_vm(objects, namespace, vm, {"speed": vm})
+        fast, slow = _migrate(objects, namespace, "fast"), _migrate(objects, namespace, "slow")
+    finally:
+        assert not runner.run("migration_policy", {"name": name, "state": "absent"}).failed
+    assert fast["migrationPolicyName"] == name and "migrationPolicyName" not in slow
+    assert fast["migrationConfiguration"]["bandwidthPerMigration"] == "4Gi"
+    assert fast["migrationConfiguration"]["allowAutoConverge"] is True
+    assert slow["migrationConfiguration"]["bandwidthPerMigration"] == "64Mi"
+    took = {vm: _seconds(s["endTimestamp"]) - _seconds(s["startTimestamp"]) for vm, s in (("fast", fast), ("slow", slow))}
+    assert took["fast"] <= 1 and took["slow"] >= 2, took
