@@ -10,49 +10,26 @@ request per DataVolume, so the cost does not grow with the number of DataVolumes
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 from ansible_collections.virt.kubevirt.plugins.module_utils._dv_status import claim_name, claim_summary, dv_failure, dv_target
 from ansible_collections.virt.kubevirt.plugins.module_utils._dv_usage import used_by, users_by_claim
 from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
+from ansible_collections.virt.kubevirt.plugins.module_utils._listing import Scopes, read_objects, read_scopes, single_name
 from ansible_collections.virt.kubevirt.plugins.module_utils._resources import (
     DATA_VOLUME,
     PERSISTENT_VOLUME_CLAIM,
     VIRTUAL_MACHINE,
 )
 
-Scopes = List[Optional[str]]
 EVENT_KINDS = (DATA_VOLUME.kind, PERSISTENT_VOLUME_CLAIM.kind)
-
-
-def _scopes(params: Dict[str, Any]) -> Scopes:
-    """Namespaces to read; [None] means one cluster-wide request chain."""
-    if params.get("namespaces"):
-        return list(dict.fromkeys(params["namespaces"]))
-    return [params.get("namespace")]
-
-
-def _single(params: Dict[str, Any], scopes: Scopes) -> bool:
-    return bool(params.get("name")) and scopes != [None] and not params["label_selectors"]
-
-
-def _read(client: Any, params: Dict[str, Any], scopes: Scopes) -> List[Dict[str, Any]]:
-    if _single(params, scopes):
-        found = [client.get(DATA_VOLUME, params["name"], scope) for scope in scopes]
-        return [dv for dv in found if dv is not None]
-    labels = ",".join(s for s in params["label_selectors"] if s) or None
-    fields = "metadata.name=%s" % params["name"] if params.get("name") else None
-    items: List[Dict[str, Any]] = []
-    for scope in scopes:
-        items.extend(client.list(DATA_VOLUME, namespace=scope, label_selector=labels, field_selector=fields))
-    return items
 
 
 def _wait(module: Any, dvs: List[Dict[str, Any]], scopes: Scopes) -> List[Dict[str, Any]]:
     params = module.params
     deadline = time.monotonic() + params["wait_timeout"]
     targets = [(dv["metadata"].get("namespace"), dv["metadata"]["name"], dv) for dv in dvs]
-    if not dvs and _single(params, scopes):
+    if not dvs and single_name(params, scopes):
         targets = [(scope, params["name"], False) for scope in scopes]
     waited = []
     waiter = module.waiter()
@@ -82,13 +59,13 @@ def _claims(client: Any, dvs: List[Dict[str, Any]], scopes: Scopes, single: bool
 def read_datavolumes(module: Any) -> List[Dict[str, Any]]:
     params = module.params
     client = module.client
-    scopes = _scopes(params)
-    dvs = _read(client, params, scopes)
+    scopes = read_scopes(params)
+    dvs = read_objects(client, DATA_VOLUME, params, scopes)
     if params["wait"]:
         dvs = _wait(module, dvs, scopes)
     if not dvs:
         return []
-    single = _single(params, scopes)
+    single = single_name(params, scopes)
     claims = _claims(client, dvs, scopes, single)
     vm_scopes = sorted({dv["metadata"]["namespace"] for dv in dvs}) if single else scopes
     users = users_by_claim(vm for scope in vm_scopes for vm in client.list(VIRTUAL_MACHINE, namespace=scope))
