@@ -105,9 +105,8 @@ def _check_target(module: KubevirtModule, selector: Dict[str, str], source: Opti
 def _result(module: KubevirtModule, changed: bool, method: str, migration: Optional[Dict[str, Any]],
             vmi: Optional[Dict[str, Any]], source: Optional[str]) -> Dict[str, Any]:
     summary = migration_summary(migration, vmi) if migration else None
-    target = (summary or {}).get("target_node")
-    if summary is None or not migration_succeeded(migration):
-        target = target if summary and summary.get("phase") not in (None, "Failed") else None
+    # A failed migration moved nothing: no target to report.
+    target = summary.get("target_node") if summary and summary.get("phase") != "Failed" else None
     return {
         "changed": changed,
         "method": method,

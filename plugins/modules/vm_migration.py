@@ -192,7 +192,7 @@ migration_state:
     completed: {description: Whether the migration completed (also when aborted)., type: bool}
     failed: {description: Whether it failed., type: bool}
     abort_requested: {description: Whether an abort was requested., type: bool}
-    abort_status: {description: V(Aborting), V(Succeeded) or V(Failed)., type: str}
+    abort_status: {description: "V(Aborting), V(Succeeded) or V(Failed).", type: str}
     failure_reason: {description: KubeVirt's failure reason., type: str}
   sample:
     source_node: worker-1

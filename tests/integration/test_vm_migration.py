@@ -120,3 +120,17 @@ def test_follow_in_flight_then_cancel(runner, objects, namespace):
     assert _migrations(objects, namespace) == [] and objects.vmi(namespace, "big")["status"]["nodeName"] == source
     again = runner.run("vm_migration", {"name": "big", "namespace": namespace, "state": "absent"})
     assert not again.changed and again.writes == [], again
+
+
+def test_followed_migration_that_cannot_schedule_fails_with_reasons(runner, objects, namespace):
+    source = _vm(objects, namespace, "web")["status"]["nodeName"]
+    body = {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstanceMigration",
+            "metadata": {"name": "nowhere", "namespace": namespace,
+                         # 120 steps of the test time scale: about 6 s unschedulable, then KubeVirt gives up
+                         "annotations": {"kubevirt.io/migrationUnschedulablePodTimeoutSeconds": "120"}},
+            "spec": {"vmiName": "web", "addedNodeSelector": {"zone": "mars"}}}
+    objects.custom.create_namespaced_custom_object("kubevirt.io", "v1", namespace, VMIM, body)
+    run = runner.run("vm_migration", {"name": "web", "namespace": namespace, "wait": True})
+    assert run.failed and run.writes == [], run
+    assert "VirtualMachineInstanceMigration %s/nowhere failed" % namespace in run.msg
+    assert "is currently unschedulable" in run.msg and "stays on node %s" % source in run.msg
