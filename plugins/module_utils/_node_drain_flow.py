@@ -1,0 +1,203 @@
+# Copyright (c) virt.kubevirt contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The drain loop of node_maintenance: cordon, stop or leave what cannot move, evict within the
+KubeVirt CR's migration limits, follow the evacuations and wait until the nodes are empty.
+
+It polls (one pod list and one VMI list per node, one VMIM list per round) rather than watching
+three kinds at once: a round is cheap and the evictions it decides need the whole picture anyway.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
+
+from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
+from ansible_collections.virt.kubevirt.plugins.module_utils._node_drain import (
+    BUDGET,
+    EVACUATING,
+    NODE_LABEL,
+    NodePlan,
+    active_migrations,
+    free_slots,
+    eviction_answer,
+    key_of,
+    launcher_vmi,
+    plan_node,
+)
+from ansible_collections.virt.kubevirt.plugins.module_utils._node_maintenance_status import (
+    last_migration,
+    progress_line,
+    vm_outcome,
+)
+from ansible_collections.virt.kubevirt.plugins.module_utils._predicates import status_of
+from ansible_collections.virt.kubevirt.plugins.module_utils._resources import (
+    NODE,
+    POD,
+    VIRTUAL_MACHINE,
+    VIRTUAL_MACHINE_INSTANCE,
+    VIRTUAL_MACHINE_INSTANCE_MIGRATION,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ansible_collections.virt.kubevirt.plugins.module_utils._module import KubevirtModule
+
+Key = Tuple[str, str]
+POLL = 0.25
+BUDGET_BACKOFF_MAX = 5.0
+
+
+def read_node(module: "KubevirtModule", node: str) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+    """The node's pods and VMIs (field and label selectors: no cluster-wide pod list)."""
+    client = module.client
+    pods = client.list(POD, field_selector="spec.nodeName=%s" % node)
+    vmis = client.list(VIRTUAL_MACHINE_INSTANCE, label_selector="%s=%s" % (NODE_LABEL, node))
+    return pods, vmis
+
+
+def plan_nodes(module: "KubevirtModule", nodes: List[str]) -> Dict[str, NodePlan]:
+    plans = {}
+    for node in nodes:
+        pods, vmis = read_node(module, node)
+        plans[node] = plan_node(node, pods, vmis)
+    return plans
+
+
+def cordon(module: "KubevirtModule", node: str, unschedulable: bool) -> None:
+    module.client.patch(NODE, node, {"spec": {"unschedulable": unschedulable}})
+
+
+def stop_vm(module: "KubevirtModule", key: Key) -> None:
+    """Stop through the run strategy (the VM keeps its disks and comes back on uncordon when started);
+    a VMI without a VM is deleted, as nothing would restart it anyway."""
+    namespace, name = key
+    client = module.client
+    vmi = client.get(VIRTUAL_MACHINE_INSTANCE, name, namespace) or {}
+    owned = any(o.get("kind") == "VirtualMachine" for o in (vmi.get("metadata") or {}).get("ownerReferences") or [])
+    if owned:
+        client.patch(VIRTUAL_MACHINE, name, {"spec": {"runStrategy": "Halted", "running": None}}, namespace)
+    else:
+        client.delete(VIRTUAL_MACHINE_INSTANCE, name, namespace)
+
+
+class Drain:
+    """One batch of nodes drained together under one pair of migration limits."""
+
+    def __init__(self, module: "KubevirtModule", nodes: List[str], limits: Tuple[int, int], policy: str,
+                 deadline: float) -> None:
+        self.module = module
+        self.nodes = nodes
+        self.per_cluster, self.per_node = limits
+        self.policy = policy
+        self.deadline = deadline
+        self.started: Dict[Key, float] = {}  # VMI -> when its eviction was answered "evacuating"
+        self.source: Dict[Key, str] = {}
+        self.outcomes: Dict[Key, Dict[str, Any]] = {}
+        self.left: Dict[Key, str] = {}
+        self.evicted_pods: Dict[str, List[str]] = {node: [] for node in nodes}
+        self.budget_retry: Dict[Key, Tuple[float, float]] = {}  # pod -> (next attempt, backoff)
+
+    def handle_stuck(self, plans: Mapping[str, NodePlan]) -> None:
+        for node, plan in plans.items():
+            for key, reason in sorted(plan.stuck.items()):
+                if key in self.outcomes or key in self.left:
+                    continue
+                if self.policy == "stop":
+                    stop_vm(self.module, key)
+                    self.started[key] = time.monotonic()
+                    self.source[key] = node
+                    self.outcomes[key] = vm_outcome(key, "stopped", node, None, reason=reason)
+                else:
+                    self.left[key] = reason
+                    self.outcomes[key] = vm_outcome(key, "left", node, None, reason=reason)
+
+    def run(self) -> None:
+        client = self.module.client
+        progress = self.module.progress
+        progress.begin()
+        try:
+            while True:
+                migrations = client.list(VIRTUAL_MACHINE_INSTANCE_MIGRATION)
+                remaining = self._round(migrations)
+                if remaining is None:
+                    return
+                if time.monotonic() >= self.deadline:
+                    raise KubeApiError("Timed out draining %s: %s" % (", ".join(self.nodes), remaining))
+                time.sleep(POLL)
+        finally:
+            progress.finish()
+
+    def _round(self, migrations: List[Dict[str, Any]]) -> Optional[str]:
+        """One look and the evictions it allows; None when every node is empty, else what is left."""
+        views = {node: read_node(self.module, node) for node in self.nodes}
+        vmi_index = {key_of(v): v for _pods, vmis in views.values() for v in vmis}
+        by_node = active_migrations(migrations, vmi_index)
+        left_parts = []
+        for node, (pods, vmis) in views.items():
+            plan = plan_node(node, pods, vmis)
+            self.handle_stuck({node: plan})
+            self._record_done(node, plan, migrations, vmi_index)
+            on_node = set(plan.migrate) | {k for k in plan.stuck if k not in self.left}
+            evacuating = {k for k in plan.migrate if status_of(vmi_index.get(k)).get("evacuationNodeName") == node}
+            flight = set(by_node.get(node, [])) | evacuating
+            by_node[node] = sorted(flight)
+            launchers = {(p["metadata"]["namespace"], launcher_vmi(p)): key_of(p) for p in pods if launcher_vmi(p)}
+            for key in plan.migrate:
+                if key in flight or free_slots(by_node, node, self.per_cluster, self.per_node) <= 0:
+                    continue
+                pod = launchers.get(key)
+                if pod and self._evict(pod) == EVACUATING:
+                    self.started.setdefault(key, time.monotonic())
+                    self.source[key] = node
+                    by_node[node].append(key)
+            waits = 0
+            for pod in plan.pods:
+                if self._evict_plain(node, pod) == BUDGET:
+                    waits += 1
+            self.module.progress.observe("Node %s" % node, progress_line(len(on_node), len(by_node[node]),
+                                                                         len(plan.pods), waits))
+            if on_node or plan.pods:
+                left_parts.append("%s still holds %s" % (node, progress_line(len(on_node), len(by_node[node]),
+                                                                              len(plan.pods), waits)))
+        return "; ".join(left_parts) if left_parts else None
+
+    def _record_done(self, node: str, plan: NodePlan, migrations: List[Dict[str, Any]],
+                     vmi_index: Mapping[Key, Dict[str, Any]]) -> None:
+        """VMIs that were evacuated from this node and are gone from it now."""
+        still = set(plan.migrate) | set(plan.stuck)
+        for key, began in list(self.started.items()):
+            if self.source.get(key) != node or key in still:
+                continue
+            measured = time.monotonic() - began
+            if key in self.outcomes and self.outcomes[key]["outcome"] == "stopped":
+                self.outcomes[key]["duration"] = round(measured, 1)
+            elif key not in self.outcomes:
+                vmi = self.module.client.get(VIRTUAL_MACHINE_INSTANCE, key[1], key[0]) or vmi_index.get(key)
+                self.outcomes[key] = vm_outcome(key, "migrated", node, measured, last_migration(migrations, key), vmi)
+            del self.started[key]
+
+    def _evict(self, pod: Key) -> str:
+        try:
+            self.module.client.evict(pod[1], pod[0])
+        except KubeApiError as err:
+            answer = eviction_answer(err)
+            if answer == BUDGET or answer == EVACUATING:
+                return answer
+            if err.status == 404:
+                return "gone"
+            raise
+        return "evicted"
+
+    def _evict_plain(self, node: str, pod: Key) -> str:
+        now = time.monotonic()
+        next_try, backoff = self.budget_retry.get(pod, (0.0, 0.5))
+        if now < next_try:
+            return BUDGET
+        answer = self._evict(pod)
+        if answer == BUDGET:
+            self.budget_retry[pod] = (now + backoff, min(BUDGET_BACKOFF_MAX, backoff * 2))
+        elif "%s/%s" % pod not in self.evicted_pods[node]:
+            self.evicted_pods[node].append("%s/%s" % pod)
+            self.budget_retry.pop(pod, None)
+        return answer
