@@ -155,11 +155,10 @@ class Drain:
             for pod in plan.pods:
                 if self._evict_plain(node, pod) == BUDGET:
                     waits += 1
-            self.module.progress.observe("Node %s" % node, progress_line(len(on_node), len(by_node[node]),
-                                                                         len(plan.pods), waits))
+            line = progress_line(len(on_node), len(by_node[node]), len(plan.pods), waits)
+            self.module.progress.observe("Node %s" % node, line)
             if on_node or plan.pods:
-                left_parts.append("%s still holds %s" % (node, progress_line(len(on_node), len(by_node[node]),
-                                                                              len(plan.pods), waits)))
+                left_parts.append("%s still holds %s" % (node, line))
         return "; ".join(left_parts) if left_parts else None
 
     def _record_done(self, node: str, plan: NodePlan, migrations: List[Dict[str, Any]],

@@ -165,7 +165,7 @@ duration:
   sample: 64.2
 progress:
   description:
-    - What was observed while draining, oldest first (the first and newest 99 kept): per node the
+    - What was observed while draining, oldest first (the first and newest 99 kept), per node the
       VMs left and the migrations in flight. Shown live in the play output when the task runs in
       the controller's worker.
   returned: when the task waited
