@@ -22,7 +22,7 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._predicates import (
 FINAL_PHASES = ("Succeeded", "Failed")
 PHASES = ("Pending", "Scheduling", "Scheduled", "PreparingTarget", "TargetReady", "Running", "Succeeded", "Failed")
 
-# What to change, per LiveMigratable=False reason of virt-handler (pkg/virt-handler/...).
+# What to change, per LiveMigratable=False reason (kubevirt.io/api core/v1 VirtualMachineInstanceReason*).
 _ADVICE = {
     "DisksNotLiveMigratable": "use ReadWriteMany (shared) claims for every disk, or stop the VM and restart it elsewhere",
     "InterfaceNotLiveMigratable": "connect the pod network with masquerade (or a migratable binding plugin)",
@@ -30,12 +30,10 @@ _ADVICE = {
     "HotplugNotLiveMigratable": "unplug the hot-plugged disks that are not shared",
     "CPUModeLiveMigratable": "use a CPU model other than host-passthrough, or nodes with identical CPUs",
     "SEVNotLiveMigratable": "SEV guests cannot live-migrate; stop the VM and restart it elsewhere",
-    "SecureExecutionNotLiveMigratable": "Secure Execution guests cannot live-migrate; stop and restart the VM",
-    "TSCFrequencyNotLiveMigratable": "set an explicit TSC frequency or use nodes with the same TSC frequency",
+    "NoTSCFrequencyNotLiveMigratable": "set an explicit TSC frequency, or do not use HyperV reenlightenment",
     "VirtIOFSNotLiveMigratable": "remove the virtiofs filesystems (or enable their migration feature gate)",
     "PersistentReservationNotLiveMigratable": "remove SCSI persistent reservation (reservation: true) from the disks",
-    "HypervPassthroughNotLiveMigratable": "do not use hyperv passthrough",
-    "InterfaceBindingNotLiveMigratable": "use an interface binding that supports migration",
+    "HypervPassthroughNotLiveMigratable": "do not use HyperV passthrough",
 }
 
 

@@ -97,6 +97,9 @@ def test_refusals_name_the_reason_and_write_nothing(runner, objects, namespace):
         assert run.failed and run.writes == [] and message in run.msg, (extra, run)
     missing = runner.run("vm_migration", {"name": "nope", "namespace": namespace})
     assert missing.failed and "VirtualMachine %s/nope not found" % namespace in missing.msg
+    objects.create_vm(namespace, "off", running=False)
+    stopped = runner.run("vm_migration", {"name": "off", "namespace": namespace}, check=True)
+    assert stopped.failed and stopped.writes == [] and "VirtualMachine %s/off is not running" % namespace in stopped.msg
 
 
 def test_follow_in_flight_then_cancel(runner, objects, namespace):
