@@ -119,7 +119,8 @@ def max_concurrent(items: List[Dict[str, Any]]) -> int:
         end = stamps.get("Succeeded") or stamps.get("Failed")
         assert end, mig["metadata"]["name"]
         spans.append((stamp(mig["metadata"]["creationTimestamp"]), stamp(end)))
-    points = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans], key=lambda p: (p[0], p[1]))
+    # Timestamps are whole seconds: at the same second an end counts before a start.
+    points = sorted([(start, 1) for start, _end in spans] + [(end, -1) for _start, end in spans], key=lambda p: (p[0], p[1]))
     best = current = 0
     for _t, delta in points:
         current += delta
