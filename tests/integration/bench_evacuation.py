@@ -126,8 +126,8 @@ def table(vms: int, single: float, rows: List[Dict[str, Any]], time_scale: float
         "| method | seconds | x floor | peak migrations in flight | VMIMs | VMIs left on node01 |",
         "|---|---|---|---|---|---|"]
     for row in rows:
-        lines.append("| %s | %.1f | %.2f | %d | %d | %d |" % (row["method"], row["seconds"], row["seconds"] / floor,
-                                                           row["peak"], row["migrations"], row["left"]))
+        cells = (row["method"], row["seconds"], row["seconds"] / floor, row["peak"], row["migrations"], row["left"])
+        lines.append("| %s | %.1f | %.2f | %d | %d | %d |" % cells)
     return "\n".join(lines) + "\n"
 
 
