@@ -14,7 +14,7 @@ description:
   - Reads the cluster's C(KubeVirt) CR (C(kubevirt.io/v1)), found with one list request (in C(openshift-cnv)
     on OpenShift, C(kubevirt) on Kubernetes), and returns its C(spec.configuration.migrations),
     C(spec.workloadUpdateStrategy) and C(spec.configuration.vmRolloutStrategy). Without options the task only reads.
-  - Declarative and field-level: only the fields the task names are compared; those that differ are sent as one
+  - Declarative and field-level, only the fields the task names are compared; those that differ are sent as one
     JSON merge patch holding just them, never a replace of the spec. Fields the task leaves out keep their values.
   - On OpenShift Virtualization the KubeVirt CR is owned by the HyperConverged operator (HCO), which puts its own
     values back shortly after a direct edit. Set these values in the C(HyperConverged) CR instead
@@ -185,14 +185,16 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._kubevirt_config imp
 from ansible_collections.virt.kubevirt.plugins.module_utils._module import KubevirtModule
 from ansible_collections.virt.kubevirt.plugins.module_utils._resources import KUBEVIRT
 
-_INT, _STR, _BOOL = {"type": "int"}, {"type": "str"}, {"type": "bool"}
+_INT: Dict[str, Any] = {"type": "int"}
+_STR: Dict[str, Any] = {"type": "str"}
+_BOOL: Dict[str, Any] = {"type": "bool"}
 ARGUMENT_SPEC: Dict[str, Any] = {
     "namespace": _STR,
     "migrations": {"type": "dict", "options": {
         "parallel_migrations_per_cluster": _INT, "parallel_outbound_migrations_per_node": _INT,
         "bandwidth_per_migration": _STR, "completion_timeout_per_gib": _INT, "progress_timeout": _INT,
         "allow_auto_converge": _BOOL, "allow_post_copy": _BOOL, "allow_workload_disruption": _BOOL,
-        "unsafe_migration_override": _BOOL, "max_downtime_ms": _INT, "node_drain_taint_key": _STR, "network": _STR,
+        "unsafe_migration_override": _BOOL, "max_downtime_ms": _INT, "node_drain_taint_key": {"type": "str", "no_log": False}, "network": _STR,
     }},
     "workload_update_strategy": {"type": "dict", "options": {
         "workload_update_methods": {"type": "list", "elements": "str", "choices": ["LiveMigrate", "Evict"]},
