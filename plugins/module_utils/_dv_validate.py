@@ -51,7 +51,7 @@ def _headers(option: str, values: Any) -> None:
             raise invalid(where, "must be an HTTP header line 'Name: value', for example 'Authorization: Bearer ...'")
 
 
-def _source(params: Mapping[str, Any], option: str) -> None:
+def check_source(params: Mapping[str, Any], option: str) -> None:
     value = params[option]
     if option in ("http", "s3", "gcs"):
         # CDI's webhook accepts http, https and gs URLs; gs:// is meant for GCS only.
@@ -78,7 +78,7 @@ def _source(params: Mapping[str, Any], option: str) -> None:
                 check_dns_label(option + ".namespace", value["namespace"])
 
 
-def _storage(params: Mapping[str, Any], source: str) -> None:
+def check_storage(params: Mapping[str, Any], source: str) -> None:
     storage = params.get("storage") or {}
     size = storage.get("size")
     if size is None:
@@ -122,8 +122,8 @@ def validate_dv_params(params: Mapping[str, Any]) -> None:
         raise invalid("source", "set exactly one of %s; %s" % (", ".join(SOURCES), found))
     check_labels("labels", params.get("labels"))
     check_annotations("annotations", params.get("annotations"))
-    _source(params, given[0])
-    _storage(params, given[0])
+    check_source(params, given[0])
+    check_storage(params, given[0])
 
 
 def validate_dv_info_params(params: Mapping[str, Any]) -> None:

@@ -110,7 +110,7 @@ class DataImportCronController(Controller):
         status = copy.deepcopy(cron.get("status") or {})
         imports = list(status.get("currentImports") or [])
         succeeded = False
-        dv = rt.store.get(DV, namespace, imports[0]["dataVolumeName"]) if imports else None
+        dv = rt.store.get(DV, namespace, imports[0]["DataVolumeName"]) if imports else None
         conds = status.get("conditions") or []
         if dv is not None:
             phase = (dv.get("status") or {}).get("phase", "")
@@ -129,7 +129,7 @@ class DataImportCronController(Controller):
         else:
             conds = update_condition(conds, "Progressing", "False", "No current import", "NoImport")
         if succeeded:
-            last = {"namespace": namespace, "name": imports[0]["dataVolumeName"]}
+            last = {"namespace": namespace, "name": imports[0]["DataVolumeName"]}
             if status.get("lastImportedPVC") != last:
                 status["lastImportedPVC"] = last
                 status["lastImportTimestamp"] = now_rfc3339()
@@ -143,7 +143,7 @@ class DataImportCronController(Controller):
             anns[ANN_DIGEST] = digest
             anns[ANN_LAST_CRON] = now_rfc3339()
             anns.setdefault(ANN_NEXT_CRON, anns[ANN_LAST_CRON])
-        if not imports or digest != imports[0].get("digest"):
+        if not imports or digest != imports[0].get("Digest"):
             conds = update_condition(conds, "UpToDate", "False", "Source digest updated since last import", "Outdated")
             if succeeded or not imports:
                 imports = self._create_import(rt, cron, digest)
@@ -166,7 +166,7 @@ class DataImportCronController(Controller):
     def _create_import(self, rt: Runtime, cron: dict, digest: str) -> list[dict]:
         meta, spec = cron["metadata"], cron.get("spec") or {}
         name = dv_name(spec.get("managedDataSource") or meta["name"], digest)
-        imports = [{"dataVolumeName": name, "digest": digest}]
+        imports = [{"DataVolumeName": name, "Digest": digest}]  # CDI's JSON keys (ImportStatus)
         if rt.store.get(PVC, meta["namespace"], name) is not None or rt.store.get(DV, meta["namespace"], name) is not None:
             return imports  # the source exists already: no new DataVolume
         template = copy.deepcopy(spec.get("template") or {})

@@ -34,8 +34,8 @@ def publish(env, revision: str) -> None:
 def test_cron_imports_at_once_and_points_the_managed_data_source_at_it(env):
     cron(env)
     first = env.wait(lambda: (env.get(DIC, "demo", "fedora-cron").get("status") or {}).get("currentImports"))
-    name = first[0]["dataVolumeName"]
-    digest = first[0]["digest"]
+    name = first[0]["DataVolumeName"]
+    digest = first[0]["Digest"]
     assert name == f"fedora-{digest[len('sha256:'):][:12]}"
     dv = env.get(DV, "demo", name)
     assert dv["metadata"]["labels"]["cdi.kubevirt.io/dataImportCron"] == "fedora-cron"
