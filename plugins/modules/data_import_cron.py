@@ -11,7 +11,7 @@ module: data_import_cron
 short_description: Keep a golden image fresh with a CDI DataImportCron
 version_added: 0.1.0
 description:
-  - Create or delete a C(DataImportCron) (C(cdi.kubevirt.io/v1beta1)): CDI polls a container
+  - Create or delete a C(DataImportCron) (C(cdi.kubevirt.io/v1beta1)). CDI polls a container
     registry on a schedule, imports each new image digest into a PVC named after the managed
     DataSource and the digest, points the managed DataSource at the newest import, and deletes
     older imports beyond O(imports_to_keep). This is how OpenShift Virtualization refreshes the boot
