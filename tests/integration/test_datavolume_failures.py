@@ -60,3 +60,20 @@ def test_untrusted_certificate_names_the_x509_error(runner, namespace, server):
     assert run.failed, run
     assert "tls: failed to verify certificate: x509: certificate signed by unknown authority" in run.msg, run.msg
     assert "Timed out" not in run.msg
+
+
+def test_claim_beyond_the_namespace_quota_is_reported_with_cdis_event(runner, cluster, namespace):
+    from kubernetes import client as k8s
+
+    api_client = cluster.api_client()
+    try:
+        k8s.CoreV1Api(api_client).create_namespaced_resource_quota(namespace, {
+            "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "storage"},
+            "spec": {"hard": {"requests.storage": "2Gi"}}})
+    finally:
+        api_client.close()
+    run = runner.run("datavolume", {"name": "big", "namespace": namespace, "blank": True, "storage": {"size": "5Gi"},
+                                    "wait": True, "wait_timeout": 5})
+    assert run.failed, run
+    assert "ErrExceededQuota" in run.msg, run.msg
+    assert 'persistentvolumeclaims "big" is forbidden: exceeded quota: storage, requested: requests.storage=' in run.msg

@@ -21,6 +21,7 @@ _BUILTIN = [
     ("", ("v1",), "persistentvolumeclaims", "PersistentVolumeClaim", True, ("pvc",), (), ("status",)),
     ("", ("v1",), "persistentvolumes", "PersistentVolume", False, ("pv",), (), ("status",)),
     ("", ("v1",), "events", "Event", True, ("ev",), (), ()),
+    ("", ("v1",), "resourcequotas", "ResourceQuota", True, ("quota",), (), ("status",)),
     ("", ("v1",), "serviceaccounts", "ServiceAccount", True, ("sa",), (), ("token",)),
     ("", ("v1",), "endpoints", "Endpoints", True, ("ep",), (), ()),
     ("storage.k8s.io", ("v1",), "storageclasses", "StorageClass", False, ("sc",), (), ()),

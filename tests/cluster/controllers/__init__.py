@@ -12,6 +12,7 @@ log = logging.getLogger("cluster.controllers")
 CONTROLLERS = [
     ("nodes", "NodeController"),          # nodes, scheduling helpers, virt-launcher pod phases
     ("storage", "StorageController"),     # StorageClasses, StorageProfiles, PVC/PV binding
+    ("quota", "QuotaController"),         # ResourceQuota admission and status for claims
     ("gc", "GarbageCollector"),           # ownerReferences, foreground deletion, namespace teardown
     ("services", "ServiceController"),    # clusterIP/nodePort allocation, LoadBalancer ingress
     ("virtapi", "VirtApi"),               # virt-api: admission webhooks + subresources.kubevirt.io

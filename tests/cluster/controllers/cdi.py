@@ -27,6 +27,7 @@ from .cdi_auth import authorize_clone
 from .cdi_transfer import Transfers
 from .keys import CDICONFIG, DATASOURCE, DV, POD, PVC, SC, SP
 from .quantity import parse_bytes
+from .quota import check_claim
 from .runtime import Controller, ObjKey, Runtime
 from .snapshots import VOLUMESNAPSHOT, snapshot_ready
 from .storage import apply_pvc_admission
@@ -290,6 +291,7 @@ class DataVolumeController(Controller):
             return None
         pvc = self._pvc_object(rt, dv, kind, source, pvc_spec)
         try:
+            check_claim(rt.store, pvc["metadata"]["namespace"], pvc)  # the apiserver's quota admission
             return rt.service.create(PVC, pvc, keep_status=True)
         except errors.ApiError as exc:
             if exc.code == 403:  # e.g. ResourceQuota or a terminating namespace
