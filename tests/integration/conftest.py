@@ -224,3 +224,13 @@ def module_examples(collections: Path, module: str) -> List[Dict[str, Any]]:
     text = next(node.value.value for node in tree.body if isinstance(node, ast.Assign)
                 and getattr(node.targets[0], "id", None) == "EXAMPLES")
     return yaml.safe_load(text)
+
+
+@pytest.fixture
+def objects(cluster):
+    """Objects a test starts from, made through the API (test_vm_disk_helpers.Objects)."""
+    from .test_vm_disk_helpers import Objects  # pylint: disable=import-outside-toplevel (it imports this module)
+
+    made = Objects(cluster)
+    yield made
+    made.api_client.close()

@@ -10,16 +10,8 @@ from typing import Any, Dict
 
 import pytest
 
-from .test_vm_disk_helpers import Objects
 
 URL = "docker://quay.io/containerdisks/fedora:41"
-
-
-@pytest.fixture
-def objects(cluster):
-    made = Objects(cluster)
-    yield made
-    made.api_client.close()
 
 
 def _cron(namespace: str, **extra: Any) -> Dict[str, Any]:

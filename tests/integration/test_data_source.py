@@ -8,18 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-import pytest
-
-from .test_vm_disk_helpers import Objects
 
 LABEL = "instancetype.kubevirt.io/default-instancetype"
-
-
-@pytest.fixture
-def objects(cluster):
-    made = Objects(cluster)
-    yield made
-    made.api_client.close()
 
 
 def _ds(namespace: str, name: str = "fedora", **extra: Any) -> Dict[str, Any]:

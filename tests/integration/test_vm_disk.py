@@ -6,14 +6,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from .test_vm_disk_helpers import IMAGE, Objects, run_batch, template_disks, template_volumes, verbs, volume_phases
-
-
-@pytest.fixture
-def objects(cluster):
-    return Objects(cluster)
+from .test_vm_disk_helpers import IMAGE, run_batch, template_disks, template_volumes, verbs, volume_phases
 
 
 def _args(namespace, **extra):

@@ -5,14 +5,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from .test_vm_disk_helpers import IMAGE, Objects, template_disks, template_volumes, volume_phases
-
-
-@pytest.fixture
-def objects(cluster):
-    return Objects(cluster)
+from .test_vm_disk_helpers import IMAGE, template_disks, template_volumes, volume_phases
 
 
 def _vm(namespace, **extra):
