@@ -15,7 +15,8 @@ from .test_vm_disk_helpers import IMAGE, Objects
 VMIM = "virtualmachineinstancemigrations"
 
 
-def _vm(objects: Objects, namespace: str, name: str, memory: str = "1Gi", claim: Optional[str] = None) -> Dict[str, Any]:
+def _vm(objects: Objects, namespace: str, name: str, memory: str = "1Gi", claim: Optional[str] = None,
+        annotations: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
     volumes: List[Dict[str, Any]] = [{"name": "root", "containerDisk": {"image": IMAGE}}]
     disks: List[Dict[str, Any]] = [{"name": "root", "disk": {"bus": "virtio"}}]
     if claim:
@@ -23,7 +24,7 @@ def _vm(objects: Objects, namespace: str, name: str, memory: str = "1Gi", claim:
         disks.append({"name": "data", "disk": {"bus": "virtio"}})
     body = {
         "apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", "metadata": {"name": name, "namespace": namespace},
-        "spec": {"runStrategy": "Always", "template": {"spec": {
+        "spec": {"runStrategy": "Always", "template": {"metadata": {"annotations": dict(annotations or {})}, "spec": {
             "domain": {"memory": {"guest": memory}, "devices": {"disks": disks}}, "volumes": volumes}}},
     }
     objects.custom.create_namespaced_custom_object("kubevirt.io", "v1", namespace, "virtualmachines", body)
@@ -137,3 +138,13 @@ def test_followed_migration_that_cannot_schedule_fails_with_reasons(runner, obje
     assert run.failed and run.writes == [], run
     assert "VirtualMachineInstanceMigration %s/nowhere failed" % namespace in run.msg
     assert "is currently unschedulable" in run.msg and "stays on node %s" % source in run.msg
+
+
+def test_migration_stuck_midway_fails_with_kubevirt_reason(runner, objects, namespace):
+    # The simulator's guest dirties memory faster than it is copied: virt-launcher aborts after progressTimeout.
+    source = _vm(objects, namespace, "busy", annotations={"sim.virt.kubevirt.io/migration-stuck": "true"})["status"]["nodeName"]
+    run = runner.run("vm_migration", {"name": "busy", "namespace": namespace, "wait": True})
+    assert run.failed and [w["method"] for w in run.writes] == ["POST"], run
+    assert "failure reason: Live migration stuck for 151 seconds and has been aborted; abort status: Succeeded" in run.msg
+    assert "stays on node %s" % source in run.msg and objects.vmi(namespace, "busy")["status"]["nodeName"] == source
+    assert [p["state"] for p in run.result["progress"]][-1] == "Failed"

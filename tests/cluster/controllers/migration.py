@@ -41,6 +41,11 @@ ACTIVE_PHASES = ("Scheduling", "Scheduled", "PreparingTarget", "TargetReady", "R
 HANDED_OFF = ("PreparingTarget", "TargetReady", "Running")
 MIN_TRANSFER_STEPS = 2  # memory transfer: guest memory / bandwidthPerMigration, one step a second
 DEFAULT_UNSCHEDULABLE_TIMEOUT = 300
+# KubeVirt's own functional-test annotation: virt-launcher fails the migration at once.
+FORCE_FAILURE_ANNOTATION = "kubevirt.io/func-test-force-launcher-migration-failure"
+# Simulator knob on a VMI: the guest dirties memory faster than it is copied, so the transfer makes
+# no progress and virt-launcher aborts it after progressTimeout.
+STUCK_ANNOTATION = "sim.virt.kubevirt.io/migration-stuck"
 
 
 def transfer_steps(store, vmi: dict) -> float:
@@ -50,6 +55,13 @@ def transfer_steps(store, vmi: dict) -> float:
     limit = handed.get("bandwidthPerMigration", migration_config(store).get("bandwidthPerMigration"))
     bandwidth = parse_quantity(limit) or 64 * 2 ** 20
     return max(float(MIN_TRANSFER_STEPS), math.ceil(launcher.guest_memory(vmi.get("spec") or {}) / bandwidth))
+
+
+def progress_timeout(store, vmi: dict) -> int:
+    """progressTimeout of the migration's configuration (a MigrationPolicy's, else the KubeVirt CR's)."""
+    state = (vmi.get("status") or {}).get("migrationState") or {}
+    config = state.get("migrationConfiguration") or migration_config(store)
+    return int(config.get("progressTimeout") or 150)
 
 
 def migration_pods(store, vmi: Optional[dict], migration: dict) -> list[dict]:
@@ -304,13 +316,23 @@ class MigrationController(PacedController):
             obj["status"]["migrationState"].update(startTimestamp=now_rfc3339(), mode="PreCopy")
         rt.service.mutate(VMI, vmi["metadata"]["namespace"], vmi["metadata"]["name"], started)
         self._set_phase(rt, migration, "Running")
-        self._step(rt, (VMIM, migration["metadata"]["namespace"], migration["metadata"]["name"]),
-                   transfer_steps(rt.store, vmi))
+        steps = transfer_steps(rt.store, vmi)
+        if STUCK_ANNOTATION in (vmi["metadata"].get("annotations") or {}):
+            steps = progress_timeout(rt.store, vmi) + 1  # virt-launcher aborts once no progress for longer
+        self._step(rt, (VMIM, migration["metadata"]["namespace"], migration["metadata"]["name"]), steps)
 
     def _complete(self, rt: Runtime, migration: dict, vmi: dict, target: dict) -> None:
         state = (vmi.get("status") or {}).get("migrationState") or {}
         if state.get("abortRequested"):
             self._abort(rt, migration, vmi, target)
+            return
+        annotations = vmi["metadata"].get("annotations") or {}
+        if FORCE_FAILURE_ANNOTATION in annotations:
+            self._launcher_failed(rt, migration, vmi, target, "Failed migration to satisfy functional test condition", "")
+            return
+        if STUCK_ANNOTATION in annotations:
+            self._launcher_failed(rt, migration, vmi, target, "Live migration stuck for %d seconds and has been aborted"
+                                  % (progress_timeout(rt.store, vmi) + 1), "Succeeded")
             return
         source_name = state.get("sourcePod")
         node = target["spec"]["nodeName"]
@@ -340,6 +362,23 @@ class MigrationController(PacedController):
         rt.record_event(migration, "SuccessfulMigration", "Source node reported migration succeeded",
                         component="virtualmachine-controller")
         self._set_phase(rt, migration, "Succeeded")
+
+    def _launcher_failed(self, rt: Runtime, migration: dict, vmi: dict, target: Optional[dict], reason: str,
+                         abort_status: str) -> None:
+        """virt-launcher's setMigrationResult(failed): the VMI stays on the source, the target pod goes."""
+        stamp = now_rfc3339()
+
+        def failed(obj: dict) -> None:
+            state = obj["status"]["migrationState"]
+            state.update(failed=True, completed=True, endTimestamp=stamp, failureReason=reason)
+            if abort_status:
+                state["abortStatus"] = abort_status
+            obj["metadata"].get("labels", {}).pop(MIGRATION_TARGET_NODE_LABEL, None)
+        rt.service.mutate(VMI, vmi["metadata"]["namespace"], vmi["metadata"]["name"], failed)
+        self._delete_pod(rt, target)
+        rt.record_event(vmi, "Migrated", f"VirtualMachineInstance migration uid {migration['metadata']['uid']} failed. "
+                        f"reason:{reason}", event_type="Warning", component="virt-handler")
+        self._fail(rt, migration, "source node reported migration failed")
 
     # -- cancellation ---------------------------------------------------------------------------
     def _cancel_before_handoff(self, rt: Runtime, migration: dict, target: Optional[dict]) -> None:
