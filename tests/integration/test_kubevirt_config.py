@@ -10,7 +10,7 @@ import time
 from typing import Any, Dict, List
 
 from .test_vm_disk_helpers import Objects
-from .test_vm_migration import VMIM, _vm, objects  # noqa: F401  (fixture)
+from .test_vm_migration import VMIM, _vm
 
 KV_PATH = "/apis/kubevirt.io/v1/kubevirts"
 

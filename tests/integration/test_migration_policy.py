@@ -11,7 +11,7 @@ from typing import Any, Dict, Optional
 from kubernetes import client as k8s
 
 from .test_vm_disk_helpers import IMAGE, Objects
-from .test_vm_migration import VMIM, _running, objects  # noqa: F401  (fixture)
+from .test_vm_migration import VMIM, _running
 
 
 def _policy(cluster, name: str) -> Optional[Dict[str, Any]]:

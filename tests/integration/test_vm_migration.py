@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-import pytest
 
 from .test_vm_disk_helpers import IMAGE, Objects
 
@@ -41,10 +40,6 @@ def _running(objects: Objects, namespace: str, name: str) -> Optional[Dict[str, 
 def _migrations(objects: Objects, namespace: str) -> List[Dict[str, Any]]:
     return objects.custom.list_namespaced_custom_object("kubevirt.io", "v1", namespace, VMIM)["items"]
 
-
-@pytest.fixture
-def objects(cluster) -> Objects:
-    return Objects(cluster)
 
 
 def test_migrate_rerun_and_info(runner, objects, namespace):
