@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-
 from .test_vm_disk_helpers import IMAGE, Objects
 
 VMIM = "virtualmachineinstancemigrations"
