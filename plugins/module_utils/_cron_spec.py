@@ -17,9 +17,9 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ansible_collections.virt.kubevirt.plugins.module_utils._ds_spec import (
     DEFAULT_LABEL_OPTIONS,
+    build_metadata,
     check_default_labels,
     declared_metadata,
-    default_labels,
 )
 from ansible_collections.virt.kubevirt.plugins.module_utils._dv_options import DV_ARGUMENT_SPEC
 from ansible_collections.virt.kubevirt.plugins.module_utils._dv_spec import dv_fields, get_path
@@ -125,16 +125,6 @@ def build_spec(params: Mapping[str, Any]) -> Dict[str, Any]:
         target[path[-1]] = value
     spec["template"] = template
     return spec
-
-
-def build_metadata(params: Mapping[str, Any]) -> Dict[str, Any]:
-    metadata: Dict[str, Any] = {"name": params["name"], "namespace": params["namespace"]}
-    labels = dict(params.get("labels") or {}, **default_labels(params))
-    if labels:
-        metadata["labels"] = labels
-    if params.get("annotations"):
-        metadata["annotations"] = dict(params["annotations"])
-    return metadata
 
 
 def build_cron(params: Mapping[str, Any], with_spec: bool = True) -> Dict[str, Any]:
