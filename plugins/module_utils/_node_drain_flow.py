@@ -4,8 +4,10 @@
 """The drain loop of node_maintenance: cordon, stop or leave what cannot move, evict within the
 KubeVirt CR's migration limits, follow the evacuations and wait until the nodes are empty.
 
-It polls (one pod list and one VMI list per node, one VMIM list per round) rather than watching
-three kinds at once: a round is cheap and the evictions it decides need the whole picture anyway.
+Each round reads the whole picture (one pod list and one VMI list per node, one VMIM list) and
+decides the evictions it allows; between rounds it watches the nodes' VMIs, so the next round
+starts when a migration moves a VM (a slot is free) rather than on a timer, or after at most
+MAX_IDLE seconds (plain pods going away, a PodDisruptionBudget retry becoming due).
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ansible_collections.virt.kubevirt.plugins.module_utils._module import KubevirtModule
 
 Key = Tuple[str, str]
-POLL = 0.25
+POLL = 0.25  # between rounds only when the watch cannot be used
+MAX_IDLE = 2.0
 BUDGET_BACKOFF_MAX = 5.0
 
 
@@ -97,6 +100,7 @@ class Drain:
         self.left: Dict[Key, str] = {}
         self.evicted_pods: Dict[str, List[str]] = {node: [] for node in nodes}
         self.budget_retry: Dict[Key, Tuple[float, float]] = {}  # pod -> (next attempt, backoff)
+        self.seen: Dict[Any, Any] = {}  # uid -> resourceVersion of the VMIs the last round read
 
     def handle_stuck(self, plans: Mapping[str, NodePlan]) -> None:
         for node, plan in plans.items():
@@ -124,13 +128,15 @@ class Drain:
                     return
                 if time.monotonic() >= self.deadline:
                     raise KubeApiError("Timed out draining %s: %s" % (", ".join(self.nodes), remaining))
-                time.sleep(POLL)
+                self._wait_for_change()
         finally:
             progress.finish()
 
     def _round(self, migrations: List[Dict[str, Any]]) -> Optional[str]:
         """One look and the evictions it allows; None when every node is empty, else what is left."""
         views = {node: read_node(self.module, node) for node in self.nodes}
+        self.seen = {(v.get("metadata") or {}).get("uid"): (v.get("metadata") or {}).get("resourceVersion")
+                     for _pods, vmis in views.values() for v in vmis}
         vmi_index = {key_of(v): v for _pods, vmis in views.values() for v in vmis}
         by_node = active_migrations(migrations, vmi_index)
         left_parts = []
@@ -160,6 +166,26 @@ class Drain:
             if on_node or plan.pods:
                 left_parts.append("%s still holds %s" % (node, line))
         return "; ".join(left_parts) if left_parts else None
+
+    def _wait_for_change(self) -> None:
+        """Until a VMI on the nodes changes, at most MAX_IDLE seconds (or the next PDB retry)."""
+        now = time.monotonic()
+        due = [next_try for next_try, _backoff in self.budget_retry.values()]
+        idle = max(0.0, min([MAX_IDLE, self.deadline - now] + [d - now for d in due]))
+        if idle < 1.0:  # the watch's granularity is a second
+            time.sleep(idle)
+            return
+        selector = "%s in (%s)" % (NODE_LABEL, ",".join(self.nodes))
+        started = time.monotonic()
+        try:
+            for kind, obj in self.module.client.watch(VIRTUAL_MACHINE_INSTANCE, label_selector=selector,
+                                                      timeout_seconds=int(idle)):
+                meta = obj.get("metadata") or {}
+                if kind == "BOOKMARK" or (kind == "ADDED" and self.seen.get(meta.get("uid")) == meta.get("resourceVersion")):
+                    continue  # the watch's opening list of what the round already saw
+                return
+        except KubeApiError:
+            time.sleep(max(0.0, min(POLL, idle - (time.monotonic() - started))))  # watch refused: poll instead
 
     def _record_done(self, node: str, plan: NodePlan, migrations: List[Dict[str, Any]],
                      vmi_index: Mapping[Key, Dict[str, Any]]) -> None:
