@@ -229,7 +229,8 @@ def module_examples(collections: Path, module: str) -> List[Dict[str, Any]]:
 @pytest.fixture
 def objects(cluster):
     """Objects a test starts from, made through the API (test_vm_disk_helpers.Objects)."""
-    from .test_vm_disk_helpers import Objects  # pylint: disable=import-outside-toplevel (it imports this module)
+    # Imported here: test_vm_disk_helpers imports this module.
+    from .test_vm_disk_helpers import Objects  # pylint: disable=import-outside-toplevel
 
     made = Objects(cluster)
     yield made

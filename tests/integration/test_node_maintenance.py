@@ -108,3 +108,30 @@ def test_drain_within_limits_then_idempotent_then_uncordon(drained):
     assert [w["verb"] for w in _writes(back)] == ["patch"]
     still = runner.run("node_maintenance", {"name": "node01", "state": "absent"})
     assert not still.changed and _writes(still) == []
+
+
+def test_batches_of_nodes_one_after_the_other_and_leave_policy(drained):
+    cluster, runner = drained
+    # rwo1 runs again (its claim is ReadWriteOnce: it cannot live-migrate) wherever it lands.
+    fleet.call(cluster, "PATCH", "/apis/kubevirt.io/v1/namespaces/%s/virtualmachines/rwo1" % NS,
+               {"spec": {"runStrategy": "Always"}}, content_type="application/merge-patch+json")
+    fleet.wait_running(cluster, NS, len(MIGRATABLE) + 1)
+    rwo_node = next(v for v in fleet.vmis(cluster, NS) if v["metadata"]["name"] == "rwo1")["status"]["nodeName"]
+    # web-2 (on node02) is the last replica its PDB allows: a third one on node01 lets it go.
+    fleet.pod(cluster, NS, "web-3", "node01", {"app": "web"})
+    run = runner.run("node_maintenance", {"names": ["node02", "node03"], "batch_size": 1, "non_migratable": "leave",
+                                          "wait_timeout": 120})
+    assert run.changed and not run.failed, run.msg
+    assert [n["name"] for n in run.result["nodes"]] == ["node02", "node03"]
+    outcomes = {vm["name"]: vm for vm in run.result["vms"]}
+    if rwo_node in ("node02", "node03"):
+        assert outcomes["rwo1"]["outcome"] == "left" and outcomes["rwo1"]["source_node"] == rwo_node
+    placed = {v["metadata"]["name"]: v["status"]["nodeName"] for v in fleet.vmis(cluster, NS)}
+    # Everything that could move is on node01 now: node02's VMs may have gone to node03 first, then on.
+    assert {placed[n] for n in MIGRATABLE} == {"node01"}, placed
+    assert placed["rwo1"] == rwo_node  # left where it was
+    for node in ("node02", "node03"):
+        assert fleet.call(cluster, "GET", "/api/v1/nodes/%s" % node)["spec"]["unschedulable"] is True
+    assert fleet.max_concurrent(fleet.migrations(cluster, NS)) <= 5
+    back = runner.run("node_maintenance", {"names": ["node02", "node03"], "state": "absent"})
+    assert back.changed and [w["verb"] for w in _writes(back)] == ["patch", "patch"]

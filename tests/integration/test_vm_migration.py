@@ -40,7 +40,6 @@ def _migrations(objects: Objects, namespace: str) -> List[Dict[str, Any]]:
     return objects.custom.list_namespaced_custom_object("kubevirt.io", "v1", namespace, VMIM)["items"]
 
 
-
 def test_migrate_rerun_and_info(runner, objects, namespace):
     source = _vm(objects, namespace, "web")["status"]["nodeName"]
     check = runner.run("vm_migration", {"name": "web", "namespace": namespace}, check=True, diff=True)

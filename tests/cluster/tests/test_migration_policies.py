@@ -8,7 +8,15 @@ import pytest
 from tests.cluster.controllers.migration import transfer_steps
 from tests.cluster.controllers.migration_policies import MIGRATION_POLICY, match_policy
 from tests.cluster.tests.harness import NS, VMI, VMIM
-from tests.cluster.tests.test_migration import migrate, sim, start  # noqa: F401  (fixture)
+from tests.cluster.tests.test_migration import migrate, start
+from tests.cluster.tests.virt_harness import Sim
+
+
+@pytest.fixture
+def sim():
+    """The migration tests' time scale (test_migration.py)."""
+    with Sim(time_scale=0.004) as simulation:
+        yield simulation
 
 
 def policy(name: str, vmi: dict | None = None, ns: dict | None = None, **spec) -> dict:
@@ -65,7 +73,7 @@ class _Store:
 
 
 @pytest.mark.parametrize("with_policy", [False, True])
-def test_matched_policy_overrides_configuration_and_duration(sim, with_policy):  # noqa: F811
+def test_matched_policy_overrides_configuration_and_duration(sim, with_policy):
     sim.update(NS, None, "demo", lambda ns: ns["metadata"].setdefault("labels", {}).update(env="prod"))
     sim.create(MIGRATION_POLICY, policy("other", vmi={"app": "web"}, bandwidthPerMigration="1Mi"))
     if with_policy:
