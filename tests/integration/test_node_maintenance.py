@@ -112,9 +112,11 @@ def test_drain_within_limits_then_idempotent_then_uncordon(drained):
 
 def test_batches_of_nodes_one_after_the_other_and_leave_policy(drained):
     cluster, runner = drained
-    # rwo1 runs again (its claim is ReadWriteOnce: it cannot live-migrate) wherever it lands.
-    fleet.call(cluster, "PATCH", "/apis/kubevirt.io/v1/namespaces/%s/virtualmachines/rwo1" % NS,
-               {"spec": {"runStrategy": "Always"}}, content_type="application/merge-patch+json")
+    # rwo1 runs (its claim is ReadWriteOnce: it cannot live-migrate) wherever it lands, rwo2 does not;
+    # set here so that the test also holds when run on its own.
+    for name, strategy in (("rwo1", "Always"), ("rwo2", "Halted")):
+        fleet.call(cluster, "PATCH", "/apis/kubevirt.io/v1/namespaces/%s/virtualmachines/%s" % (NS, name),
+                   {"spec": {"runStrategy": strategy}}, content_type="application/merge-patch+json")
     fleet.wait_running(cluster, NS, len(MIGRATABLE) + 1)
     rwo_node = next(v for v in fleet.vmis(cluster, NS) if v["metadata"]["name"] == "rwo1")["status"]["nodeName"]
     # web-2 (on node02) is the last replica its PDB allows: a third one on node01 lets it go.
