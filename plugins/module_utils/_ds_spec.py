@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ansible_collections.virt.kubevirt.plugins.module_utils._dv_spec import build_metadata as dv_metadata
 from ansible_collections.virt.kubevirt.plugins.module_utils._merge import Declared
 from ansible_collections.virt.kubevirt.plugins.module_utils._resources import DATA_SOURCE
 from ansible_collections.virt.kubevirt.plugins.module_utils._validate import (
@@ -113,12 +114,11 @@ def declared_metadata(params: Mapping[str, Any]) -> Tuple[Tuple[str, ...], ...]:
 
 
 def build_metadata(params: Mapping[str, Any]) -> Dict[str, Any]:
-    metadata: Dict[str, Any] = {"name": params["name"], "namespace": params["namespace"]}
-    labels = dict(params.get("labels") or {}, **default_labels(params))
+    """name, namespace, labels and annotations (as datavolume builds them) plus the default_* labels."""
+    metadata = dv_metadata(params)
+    labels = dict(metadata.get("labels") or {}, **default_labels(params))
     if labels:
         metadata["labels"] = labels
-    if params.get("annotations"):
-        metadata["annotations"] = dict(params["annotations"])
     return metadata
 
 
