@@ -33,10 +33,12 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._node_maintenance_st
     progress_line,
     vm_outcome,
 )
+from ansible_collections.virt.kubevirt.plugins.module_utils._pdb import budgets_for, disruption_refusal
 from ansible_collections.virt.kubevirt.plugins.module_utils._predicates import status_of
 from ansible_collections.virt.kubevirt.plugins.module_utils._resources import (
     NODE,
     POD,
+    POD_DISRUPTION_BUDGET,
     VIRTUAL_MACHINE,
     VIRTUAL_MACHINE_INSTANCE,
     VIRTUAL_MACHINE_INSTANCE_MIGRATION,
@@ -99,15 +101,22 @@ class Drain:
         self.outcomes: Dict[Key, Dict[str, Any]] = {}
         self.left: Dict[Key, str] = {}
         self.evicted_pods: Dict[str, List[str]] = {node: [] for node in nodes}
-        self.budget_retry: Dict[Key, Tuple[float, float]] = {}  # pod -> (next attempt, backoff)
+        self.budget_retry: Dict[Key, Tuple[float, float]] = {}  # pod or VM -> (next attempt, backoff)
+        self.budget_held: Dict[Key, str] = {}  # VM to stop -> the budget that holds it
         self.seen: Dict[Any, Any] = {}  # uid -> resourceVersion of the VMIs the last round read
 
-    def handle_stuck(self, plans: Mapping[str, NodePlan]) -> None:
+    def handle_stuck(self, plans: Mapping[str, NodePlan], pods: Optional[List[Dict[str, Any]]] = None) -> None:
         for node, plan in plans.items():
+            launchers = {(p["metadata"]["namespace"], launcher_vmi(p)): p for p in pods or [] if launcher_vmi(p)}
             for key, reason in sorted(plan.stuck.items()):
                 if key in self.outcomes or key in self.left:
                     continue
                 if self.policy == "stop":
+                    held = self._budget_holds(key, launchers.get(key))
+                    if held:
+                        self.budget_held[key] = held
+                        continue
+                    self.budget_held.pop(key, None)
                     stop_vm(self.module, key)
                     self.started[key] = time.monotonic()
                     self.source[key] = node
@@ -115,6 +124,25 @@ class Drain:
                 else:
                     self.left[key] = reason
                     self.outcomes[key] = vm_outcome(key, "left", node, None, reason=reason)
+
+    def _budget_holds(self, key: Key, launcher: Optional[Dict[str, Any]]) -> Optional[str]:
+        """Why a budget forbids stopping this VM now (a stop is a deletion, which no budget checks
+        itself), else None; asked again with the plain pods' backoff, never more often."""
+        if launcher is None:
+            return None
+        now = time.monotonic()
+        next_try, backoff = self.budget_retry.get(key, (0.0, 0.5))
+        if now < next_try:
+            return self.budget_held.get(key)
+        pdbs = self.module.client.list(POD_DISRUPTION_BUDGET, key[0])
+        held = None
+        if budgets_for(pdbs, launcher):
+            held = disruption_refusal(pdbs, self.module.client.list(POD, key[0]), launcher)
+        if held:
+            self.budget_retry[key] = (now + backoff, min(BUDGET_BACKOFF_MAX, backoff * 2))
+        else:
+            self.budget_retry.pop(key, None)
+        return held
 
     def run(self) -> None:
         client = self.module.client
@@ -142,7 +170,7 @@ class Drain:
         left_parts = []
         for node, (pods, vmis) in views.items():
             plan = plan_node(node, pods, vmis)
-            self.handle_stuck({node: plan})
+            self.handle_stuck({node: plan}, pods)
             self._record_done(node, plan, migrations, vmi_index)
             on_node = set(plan.migrate) | {k for k in plan.stuck if k not in self.left}
             evacuating = {k for k in plan.migrate if status_of(vmi_index.get(k)).get("evacuationNodeName") == node}
@@ -161,10 +189,12 @@ class Drain:
             for pod in plan.pods:
                 if self._evict_plain(node, pod) == BUDGET:
                     waits += 1
-            line = progress_line(len(on_node), len(by_node[node]), len(plan.pods), waits)
+            held = {k: v for k, v in self.budget_held.items() if k in plan.stuck}
+            line = progress_line(len(on_node), len(by_node[node]), len(plan.pods), waits, len(held))
             self.module.progress.observe("Node %s" % node, line)
             if on_node or plan.pods:
-                left_parts.append("%s still holds %s" % (node, line))
+                left_parts.append("%s still holds %s%s" % (node, line, "".join(
+                    "; %s/%s is not stopped: %s" % (k[0], k[1], v) for k, v in sorted(held.items()))))
         return "; ".join(left_parts) if left_parts else None
 
     def _wait_for_change(self) -> None:

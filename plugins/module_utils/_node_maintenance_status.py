@@ -54,10 +54,13 @@ def vm_outcome(key: Tuple[str, str], outcome: str, source: str, measured: Option
     return entry
 
 
-def progress_line(vms_left: int, in_flight: int, pods_left: int, budget_waits: int) -> str:
-    """``5 VMs left, 2 migrations in flight, 1 pod left (1 waiting on a disruption budget)``."""
-    line = "%d VM%s left, %d migration%s in flight" % (
-        vms_left, "" if vms_left == 1 else "s", in_flight, "" if in_flight == 1 else "s")
+def progress_line(vms_left: int, in_flight: int, pods_left: int, budget_waits: int, vm_budget_waits: int = 0) -> str:
+    """``5 VMs left, 2 migrations in flight, 1 pod left (1 waiting on a disruption budget)``; VMs to
+    stop that a budget holds are counted the same way after the VMs."""
+    line = "%d VM%s left" % (vms_left, "" if vms_left == 1 else "s")
+    if vm_budget_waits:
+        line += " (%d waiting on a disruption budget)" % vm_budget_waits
+    line += ", %d migration%s in flight" % (in_flight, "" if in_flight == 1 else "s")
     if pods_left:
         line += ", %d pod%s left" % (pods_left, "" if pods_left == 1 else "s")
         if budget_waits:

@@ -52,6 +52,7 @@ EVENT = ResourceRef("", "v1", "events", "Event")
 PERSISTENT_VOLUME_CLAIM = ResourceRef("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim")
 SERVICE_ACCOUNT = ResourceRef("", "v1", "serviceaccounts", "ServiceAccount")
 STORAGE_CLASS = ResourceRef("storage.k8s.io", "v1", "storageclasses", "StorageClass", namespaced=False)
+POD_DISRUPTION_BUDGET = ResourceRef("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget")
 
 # KubeVirt.
 VIRTUAL_MACHINE = ResourceRef("kubevirt.io", "v1", "virtualmachines", "VirtualMachine")

@@ -62,6 +62,8 @@ options:
       - What to do with VMs that cannot live-migrate.
       - V(fail) refuses before any write, naming each VM and its LiveMigratable reason.
       - V(stop) stops the VM through its run strategy (C(runStrategy=Halted)); a VMI without a VM is deleted.
+        A stop is a deletion, which no PodDisruptionBudget checks, so the module checks the budgets that select
+        the VM's launcher pod itself and waits (retrying with a backoff) while one allows no disruption.
       - V(leave) leaves the VM running on the node and reports it as left.
     type: str
     choices: [fail, stop, leave]

@@ -1,7 +1,9 @@
-"""node_maintenance on a node holding 12 VMs (10 live-migratable, 2 on ReadWriteOnce claims), a
-plain pod guarded by a PodDisruptionBudget and a DaemonSet pod, on a cluster of its own."""
+"""node_maintenance on a node holding 12 VMs (10 live-migratable, 2 on ReadWriteOnce claims; one of
+each guarded by a PodDisruptionBudget), a plain pod guarded by a budget and a DaemonSet pod, on a
+cluster of its own."""
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -25,6 +27,10 @@ def drained(cluster_factory, collections_path, tmp_path_factory):
     fleet.call(cluster, "POST", "/apis/policy/v1/namespaces/%s/poddisruptionbudgets" % NS, {
         "apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web"},
         "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}})
+    for vm in ("vm03", "rwo2"):  # budgets on the VMs' launcher pods (the label virt-launcher pods carry)
+        fleet.call(cluster, "POST", "/apis/policy/v1/namespaces/%s/poddisruptionbudgets" % NS, {
+            "apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "%s-guard" % vm},
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"vm.kubevirt.io/name": vm}}}})
     fleet.daemonset_pod(cluster, NS, "node01")
     return cluster, runner
 
@@ -66,8 +72,14 @@ def test_drain_within_limits_then_idempotent_then_uncordon(drained):
 
     # The PDB keeps web-1 until a second replica is Ready elsewhere: the drain retries meanwhile.
     later = threading.Timer(2.0, fleet.pod, (cluster, NS, "web-2", "node02", {"app": "web"}))
+    # rwo2's budget holds its stop (a deletion, which no budget checks itself) until it is relaxed;
+    # vm03's does not hold its evacuation: KubeVirt's eviction admission answers before any budget.
+    relax = threading.Timer(2.5, fleet.call, (cluster, "PATCH", "/apis/policy/v1/namespaces/%s/poddisruptionbudgets/"
+                                              "rwo2-guard" % NS, {"spec": {"minAvailable": 0}}),
+                            {"content_type": "application/merge-patch+json"})
     sampler = threading.Thread(target=sample)
     later.start()
+    relax.start()
     sampler.start()
     try:
         run = runner.run("node_maintenance", {"name": "node01", "non_migratable": "stop", "wait_timeout": 90})
@@ -75,6 +87,7 @@ def test_drain_within_limits_then_idempotent_then_uncordon(drained):
         stop.set()
         sampler.join()
         later.join()
+        relax.join()
     assert run.changed and not run.failed, run.msg
     outcomes = {vm["name"]: vm for vm in run.result["vms"]}
     assert {n: outcomes[n]["outcome"] for n in MIGRATABLE + RWO} == dict(
@@ -86,6 +99,8 @@ def test_drain_within_limits_then_idempotent_then_uncordon(drained):
     assert run.result["nodes"][0]["evicted_pods"] == ["fleet/web-1"]
     assert run.result["nodes"][0]["skipped_pods"] == [{"namespace": NS, "name": "agent-node01", "reason": "DaemonSet pod"}]
     assert any("migrations in flight" in p["state"] for p in run.result["progress"])
+    assert any(re.match(r"\d+ VMs? left \(1 waiting on a disruption budget\)", p["state"]) for p in run.result["progress"])
+    assert outcomes["rwo2"]["duration"] is not None
     # Limits: 2 outbound per node (every migration here leaves node01), from the objects themselves.
     migrations = fleet.migrations(cluster, NS)
     assert len(migrations) == len(MIGRATABLE)

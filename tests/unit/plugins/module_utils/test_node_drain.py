@@ -115,5 +115,6 @@ def test_outcome_reads_the_migration_and_the_progress_line_counts():
     assert stopped["target_node"] is None and stopped["reason"] == "LiveMigratable is False"
     assert progress_line(1, 2, 0, 0) == "1 VM left, 2 migrations in flight"
     assert progress_line(3, 1, 2, 1) == "3 VMs left, 1 migration in flight, 2 pods left (1 waiting on a disruption budget)"
+    assert progress_line(2, 0, 0, 0, 1) == "2 VMs left (1 waiting on a disruption budget), 0 migrations in flight"
     views = cordon_view({"n1": {"spec": {"unschedulable": True}}, "n2": {}})
     assert views == {"n1": {"unschedulable": True}, "n2": {"unschedulable": False}}
