@@ -61,6 +61,12 @@ VIRTUAL_MACHINE_INSTANCE_MIGRATION = ResourceRef(
     "kubevirt.io", "v1", "virtualmachineinstancemigrations", "VirtualMachineInstanceMigration"
 )
 KUBEVIRT = ResourceRef("kubevirt.io", "v1", "kubevirts", "KubeVirt")
+VIRTUAL_MACHINE_SNAPSHOT = ResourceRef(
+    "snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshots", "VirtualMachineSnapshot"
+)
+VIRTUAL_MACHINE_SNAPSHOT_CONTENT = ResourceRef(
+    "snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshotcontents", "VirtualMachineSnapshotContent"
+)
 # virt-api lifecycle endpoints: PUT .../virtualmachines/NAME/{start,stop,restart,migrate,...}.
 VIRTUAL_MACHINE_SUBRESOURCES = ResourceRef("subresources.kubevirt.io", "v1", "virtualmachines", "VirtualMachine")
 VIRTUAL_MACHINE_INSTANCE_SUBRESOURCES = ResourceRef(
