@@ -10,6 +10,9 @@
 - ``GET /_admin/pvc-data/<namespace>/<name>[?whole=true]``: the bytes of a bound claim's volume,
   streamed: the image (what the last import / upload / clone wrote from offset 0) or, with
   ``whole=true``, the whole volume; headers ``X-Image-Size`` and ``X-Volume-Size``
+- ``PUT /_admin/pvc-data/<namespace>/<name>``: what a guest writing to its disk does: the body is
+  written into the claim's volume from offset 0, as is (no decompression), and becomes its image;
+  413 when the body does not fit the volume
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING, Optional
 
 from .api import errors
 from .api.request import Request, Response
-from .controllers.disks import claim_key
+from .controllers.disks import CHUNK, ImageTooLarge, claim_key
 from .faults import FaultSpecError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -69,7 +72,31 @@ def handle(cluster: "Cluster", req: Request) -> Optional[Response]:
         return Response(200, cluster.state())
     if action.startswith("pvc-data/") and method == "GET":
         return _pvc_data(cluster, req, action[len("pvc-data/"):])
+    if action.startswith("pvc-data/") and method == "PUT":
+        return _write_pvc_data(cluster, req, action[len("pvc-data/"):])
     return Response(404, errors.ApiError(404, "NotFound", f"unknown admin action {method} {req.path}", {}).status())
+
+
+def _write_pvc_data(cluster: "Cluster", req: Request, rest: str) -> Response:
+    namespace, _, name = rest.partition("/")
+    disks = cluster.runtime.disks
+    key = claim_key(cluster.store, namespace, name)
+    if key is None or not disks.exists(key):
+        return Response(404, errors.ApiError(404, "NotFound", f"no volume for claim {namespace}/{name} "
+                                             "(missing or not bound)", {}).status())
+    sink = disks.sink(key, decompress=False)
+    stream = req.body_stream()
+    try:
+        while True:
+            block = stream.read(CHUNK)
+            if not block:
+                break
+            sink.write(block)
+    except ImageTooLarge as exc:
+        sink.close(ok=False)
+        return Response(413, errors.ApiError(413, "RequestEntityTooLarge", str(exc), {}).status())
+    sink.close()
+    return Response(200, {"written": sink.written, "imageSize": disks.image_size(key)})
 
 
 def _pvc_data(cluster: "Cluster", req: Request, rest: str) -> Optional[Response]:

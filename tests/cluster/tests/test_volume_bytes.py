@@ -205,3 +205,22 @@ def test_upload_over_https_beyond_the_api_body_limit_and_admin_read_back(cluster
     assert head.headers["X-Image-Size"] == str(len(image)) and head.headers["X-Volume-Size"] == str(1 << 30)
     missing = cluster.http("GET", f"/_admin/pvc-data/{ns}/nothing")
     assert missing.status == 404
+
+
+def test_admin_write_is_what_a_guest_writes_to_its_disk(cluster, fresh_namespace):
+    ns = fresh_namespace
+    dv = {"apiVersion": "cdi.kubevirt.io/v1beta1", "kind": "DataVolume", "metadata": {"name": "disk", "namespace": ns},
+          "spec": {"source": {"blank": {}}, "storage": {"resources": {"requests": {"storage": "8Mi"}}}}}
+    assert cluster.http("POST", f"/apis/cdi.kubevirt.io/v1beta1/namespaces/{ns}/datavolumes", dv).status == 201
+    deadline = time.monotonic() + 20
+    while cluster.http("GET", f"/apis/cdi.kubevirt.io/v1beta1/namespaces/{ns}/datavolumes/disk").json().get(
+            "status", {}).get("phase") != "Succeeded":
+        assert time.monotonic() < deadline, "disk not Succeeded"
+        time.sleep(0.05)
+    data = gzip.compress(os.urandom(1 << 20))  # stored as is: a guest's bytes are not an image to unpack
+    assert cluster.write_pvc_data(ns, "disk", data) == len(data)
+    assert cluster.pvc_sha256(ns, "disk") == sha(data)
+    too_big = cluster.http("PUT", f"/_admin/pvc-data/{ns}/disk", os.urandom(9 << 20),
+                           content_type="application/octet-stream")
+    assert too_big.status == 413 and b"A larger PVC is required" in too_big.body
+    assert cluster.http("PUT", f"/_admin/pvc-data/{ns}/nothing", b"x", content_type="application/octet-stream").status == 404
