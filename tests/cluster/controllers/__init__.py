@@ -20,6 +20,8 @@ CONTROLLERS = [
     ("vmi", "VirtualMachineInstanceController"),  # VMI phases, launcher pods, interfaces, conditions
     ("migration", "MigrationController"),  # VMIM phases, evacuation on eviction
     ("snapshots", "SnapshotController"),  # VolumeSnapshots, their classes and contents (bytes kept)
+    ("vm_restores", "RestoreController"),  # VirtualMachineRestores: target readiness, claims from snapshots
+    ("vm_clones", "CloneController"),     # VirtualMachineClones: temporary snapshot + restore to a new VM
     ("cdi", "DataVolumeController"),      # DataVolumes: import/clone/upload/blank, DataSources
     ("dataimportcron", "DataImportCronController"),  # scheduled imports -> managed DataSource, GC
     ("upload", "UploadProxy"),            # UploadTokenRequests and the upload proxy endpoint
