@@ -67,6 +67,8 @@ VIRTUAL_MACHINE_SNAPSHOT = ResourceRef(
 VIRTUAL_MACHINE_SNAPSHOT_CONTENT = ResourceRef(
     "snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshotcontents", "VirtualMachineSnapshotContent"
 )
+VIRTUAL_MACHINE_RESTORE = ResourceRef("snapshot.kubevirt.io", "v1beta1", "virtualmachinerestores", "VirtualMachineRestore")
+VIRTUAL_MACHINE_CLONE = ResourceRef("clone.kubevirt.io", "v1beta1", "virtualmachineclones", "VirtualMachineClone")
 # virt-api lifecycle endpoints: PUT .../virtualmachines/NAME/{start,stop,restart,migrate,...}.
 VIRTUAL_MACHINE_SUBRESOURCES = ResourceRef("subresources.kubevirt.io", "v1", "virtualmachines", "VirtualMachine")
 VIRTUAL_MACHINE_INSTANCE_SUBRESOURCES = ResourceRef(
