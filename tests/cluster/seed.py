@@ -28,7 +28,7 @@ from .controllers.keys import NAMESPACE, NODE, POD, SERVICE, VM, VMI
 from .controllers.nodes import build_node, node_name, pod_ip
 from .controllers.virt import vmi_from_vm
 from .controllers.virtapi import default_vm, default_vmi
-from .controllers.vmstatus import volume_snapshot_statuses
+from .controllers.vm_snapshot_source import volume_snapshot_statuses
 from .controllers.virtcommon import NODE_NAME_LABEL, VM_CONTROLLER_FINALIZER, ensure_kubevirt_cr, flavor
 
 log = logging.getLogger("cluster.seed")

@@ -28,8 +28,9 @@ from .virtcommon import (CREATED_BY_LABEL, VM_CONTROLLER_FINALIZER, VM_GENERATIO
                          remove_condition, run_strategy, vmi_is_final, vmi_phase, volume_claim_name)
 from .virtapi import default_network, default_volume_disks, legacy_firmware_uuid
 from .virtsubresources import apply_volume_request
+from .vm_snapshot_source import volume_snapshot_statuses
 from .vmstatus import (RESTART_REQUIRED_MESSAGE, dv_ready, printable_status, trim_state_change_requests,
-                       trim_volume_requests, vm_conditions, volume_snapshot_statuses)
+                       trim_volume_requests, vm_conditions)
 
 log = logging.getLogger("cluster.virt")
 CONTROLLER_USER = "system:serviceaccount:kubevirt:kubevirt-controller"

@@ -173,24 +173,3 @@ def set_to_start(vm: dict, vmi: Optional[dict]) -> bool:
     return False
 
 
-def volume_snapshot_statuses(store, vm: dict) -> list[dict]:
-    """The snapshot controller's status.volumeSnapshotStatuses. No VolumeSnapshotClass is served
-    here, so claim-backed volumes are reported as not configured, the others as not supported."""
-    ns = vm["metadata"]["namespace"]
-    tspec = ((vm.get("spec") or {}).get("template") or {}).get("spec") or {}
-    out = []
-    for volume in tspec.get("volumes") or ():
-        name = volume.get("name", "")
-        claim = volume_claim_name(volume)
-        if not claim and not volume.get("memoryDump"):
-            out.append({"name": name, "enabled": False,
-                        "reason": f"Snapshot is not supported for this volumeSource type [{name}]"})
-            continue
-        pvc = store.get(PVC, ns, claim) if claim else None
-        storage_class = ((pvc or {}).get("spec") or {}).get("storageClassName")
-        if storage_class is None:
-            dv_spec = (store.get(DV, ns, claim) or {}).get("spec") or {}
-            storage_class = (dv_spec.get("storage") or dv_spec.get("pvc") or {}).get("storageClassName", "")
-        out.append({"name": name, "enabled": False, "reason": "No VolumeSnapshotClass: Volume snapshots are not "
-                    f"configured for this StorageClass [{storage_class}] [{name}]"})
-    return out

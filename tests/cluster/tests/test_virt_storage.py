@@ -36,10 +36,8 @@ def test_provisioning_until_the_import_finishes(sim):
     ref = dv["metadata"]["ownerReferences"][0]
     assert (ref["kind"], ref["name"], ref["controller"]) == ("VirtualMachine", "imp", True)
     assert dv["metadata"]["annotations"]["cdi.kubevirt.io/allowClaimAdoption"] == "true"
-    storage_class = sim.get(PVC, "imp-root")["spec"]["storageClassName"]
-    assert sim.get(VM, "imp")["status"]["volumeSnapshotStatuses"] == [{
-        "name": "rootdisk", "enabled": False, "reason": "No VolumeSnapshotClass: Volume snapshots are not "
-        f"configured for this StorageClass [{storage_class}] [rootdisk]"}]
+    # the default (ceph-rbd) class has a VolumeSnapshotClass
+    assert sim.get(VM, "imp")["status"]["volumeSnapshotStatuses"] == [{"name": "rootdisk", "enabled": True}]
     assert dv["metadata"]["labels"]["kubevirt.io/created-by"] == sim.get(VM, "imp")["metadata"]["uid"]
     assert sim.events("SuccessfulDataVolumeCreate")
     vmi = sim.wait(lambda: (v := sim.get(VMI, "imp")) and v["status"].get("guestOSInfo", {}).get("id") and v)
