@@ -157,10 +157,7 @@ def present(module: KubevirtModule) -> Dict[str, Any]:
         (migration_summary(ours, vmi).get("target_node") in (None, source))
     if selector:
         source_node = module.client.get(NODE, source) if source else None
-        if node_matches(source_node, selector):
-            if params.get("target_node") and not moved_by_us:
-                raise _fail("target_node: VM %s/%s already runs on node %s; name another node to migrate it"
-                            % (params["namespace"], params["name"], source))
+        if node_matches(source_node, selector):  # already where the task wants it: nothing to move
             return _result(module, False, "none", ours, vmi, source)
     elif moved_by_us:
         return _result(module, False, "none", ours, vmi, source)

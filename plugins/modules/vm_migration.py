@@ -64,7 +64,7 @@ options:
   target_node:
     description:
       - Node to migrate to; it becomes the C(kubernetes.io/hostname) key of the migration's
-        C(spec.addedNodeSelector). Must exist and differ from the VM's node.
+        C(spec.addedNodeSelector). Must exist. A VM already on it is not migrated (V(changed=false)).
     type: str
   added_node_selector:
     description:

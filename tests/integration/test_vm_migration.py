@@ -82,13 +82,14 @@ def test_refusals_name_the_reason_and_write_nothing(runner, objects, namespace):
     source = _vm(objects, namespace, "web")["status"]["nodeName"]
     cases = [
         ({"target_node": "no-such-node"}, "target_node: node no-such-node does not exist"),
-        ({"target_node": source}, "target_node: VM %s/web already runs on node %s" % (namespace, source)),
         ({"added_node_selector": {"zone": "mars"}}, "added_node_selector: no node other than"),
         ({"target_node": "Bad_Node"}, "target_node: must be lowercase"),
     ]
     for extra, message in cases:
         run = runner.run("vm_migration", dict({"name": "web", "namespace": namespace}, **extra))
         assert run.failed and run.writes == [] and message in run.msg, (extra, run)
+    there = runner.run("vm_migration", {"name": "web", "namespace": namespace, "target_node": source})
+    assert not there.failed and not there.changed and there.writes == [] and there.result["target_node"] in (None, source)
     missing = runner.run("vm_migration", {"name": "nope", "namespace": namespace})
     assert missing.failed and "VirtualMachine %s/nope not found" % namespace in missing.msg
     objects.create_vm(namespace, "off", running=False)
