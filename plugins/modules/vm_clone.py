@@ -21,7 +21,7 @@ description:
   - Labels and annotations of the VM (and of its template) are kept only when a filter matches
     (O(label_filters) and friends); without filters all are kept. MAC addresses are cleared unless
     O(new_mac_addresses) sets them; the firmware serial and UUID are regenerated.
-  - A target VM that already exists is refused before any write. Idempotent: a clone of the same
+  - A target VM that already exists is refused before any write. Idempotent, a clone of the same
     name that V(Succeeded) is reported with C(changed=false); one still running is followed.
 author:
   - virt.kubevirt maintainers (@virt-kubevirt)
@@ -93,7 +93,7 @@ options:
   patches:
     description:
       - JSON Patch operations applied to the new VM after the filters (C(spec.patches)), each a dict
-        or a JSON string, for example V({"op": "add", "path": "/metadata/labels/env", "value": "test"}).
+        or a JSON string, for example a dict with V(op=add), V(path=/metadata/labels/env) and V(value=test).
     type: list
     elements: raw
   wait:

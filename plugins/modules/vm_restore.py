@@ -12,7 +12,7 @@ short_description: Restore a KubeVirt VM from a VirtualMachineSnapshot, in place
 version_added: 0.1.0
 description:
   - Creates a C(VirtualMachineRestore) (C(snapshot.kubevirt.io/v1beta1)) that brings a VM back to the
-    state of a C(VirtualMachineSnapshot): KubeVirt creates new claims from the snapshot's
+    state of a C(VirtualMachineSnapshot). KubeVirt creates new claims from the snapshot's
     VolumeSnapshots (named by O(volume_restore_policy)), points the VM at them and deletes the
     DataVolumes the VM no longer uses.
   - The target is the snapshot's own VM by default (in place), or a new VM named by O(target_vm).
@@ -21,7 +21,7 @@ description:
     O(stop_target=true) (the task stops the VM and waits until it is down) or
     O(target_readiness_policy) lets KubeVirt deal with it (V(StopTarget), V(WaitEventually)).
     O(start_after=true) starts the VM again once the restore is complete if it was running.
-  - Idempotent. A restore of the same name is never repeated: when it is complete the task reports
+  - Idempotent. A restore of the same name is never repeated; when it is complete the task reports
     it with C(changed=false); when it is still running the task follows it.
 author:
   - virt.kubevirt maintainers (@virt-kubevirt)
@@ -90,7 +90,7 @@ options:
   patches:
     description:
       - JSON Patch operations KubeVirt applies to a new target VM (C(spec.patches)), each a dict or a
-        JSON string, for example V({"op": "replace", "path": "/metadata/labels/app", "value": "copy"}).
+        JSON string, for example a dict with V(op=replace), V(path=/metadata/labels/app) and V(value=copy).
     type: list
     elements: raw
   stop_target:
@@ -190,7 +190,7 @@ status:
         volume_name: {description: The VM volume., type: str}
         claim_name: {description: The restored claim., type: str}
         volume_snapshot_name: {description: The VolumeSnapshot it was restored from., type: str}
-        data_volume_name: {description: The DataVolume that owns the claim, if any., type: str}
+        data_volume_name: {description: "The DataVolume that owns the claim, if any.", type: str}
     deleted_data_volumes: {description: DataVolumes the restore deleted (C(status.deletedDataVolumes))., type: list, elements: str}
     conditions: {description: The restore's conditions., type: list, elements: dict}
   sample:
