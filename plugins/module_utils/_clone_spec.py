@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Mapping, Optional
 
 from ansible_collections.virt.kubevirt.plugins.module_utils._resources import VIRTUAL_MACHINE_CLONE
-from ansible_collections.virt.kubevirt.plugins.module_utils._restore_spec import check_json_patches
+from ansible_collections.virt.kubevirt.plugins.module_utils._restore_spec import check_json_patches, manifest_with_patches
 from ansible_collections.virt.kubevirt.plugins.module_utils._validate import (
     check_dns_label,
     check_mac,
@@ -76,15 +76,7 @@ def build_clone(params: Mapping[str, Any]) -> Dict[str, Any]:
         spec["newMacAddresses"] = {str(k): str(v) for k, v in params["new_mac_addresses"].items()}
     if params.get("new_smbios_serial") is not None:
         spec["newSMBiosSerial"] = params["new_smbios_serial"]
-    patches = check_json_patches("patches", params.get("patches"))
-    if patches:
-        spec["patches"] = patches
-    return {
-        "apiVersion": VIRTUAL_MACHINE_CLONE.api_version,
-        "kind": VIRTUAL_MACHINE_CLONE.kind,
-        "metadata": {"name": params["name"], "namespace": params["namespace"]},
-        "spec": spec,
-    }
+    return manifest_with_patches(VIRTUAL_MACHINE_CLONE, params, spec)
 
 
 def spec_differences(live: Mapping[str, Any], wanted: Mapping[str, Any]) -> List[str]:

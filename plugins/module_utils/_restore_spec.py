@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, List, Mapping, Optional
 
-from ansible_collections.virt.kubevirt.plugins.module_utils._resources import VIRTUAL_MACHINE_RESTORE
+from ansible_collections.virt.kubevirt.plugins.module_utils._resources import VIRTUAL_MACHINE_RESTORE, ResourceRef
 from ansible_collections.virt.kubevirt.plugins.module_utils._validate import (
     check_annotations,
     check_dns_label,
@@ -82,12 +82,17 @@ def build_restore(params: Mapping[str, Any], target: str) -> Dict[str, Any]:
         overrides.append(item)
     if overrides:
         spec["volumeRestoreOverrides"] = overrides
+    return manifest_with_patches(VIRTUAL_MACHINE_RESTORE, params, spec)
+
+
+def manifest_with_patches(ref: ResourceRef, params: Mapping[str, Any], spec: Dict[str, Any]) -> Dict[str, Any]:
+    """The named object with ``spec`` and, when the task gives any, ``spec.patches`` (restores and clones)."""
     patches = check_json_patches("patches", params.get("patches"))
     if patches:
         spec["patches"] = patches
     return {
-        "apiVersion": VIRTUAL_MACHINE_RESTORE.api_version,
-        "kind": VIRTUAL_MACHINE_RESTORE.kind,
+        "apiVersion": ref.api_version,
+        "kind": ref.kind,
         "metadata": {"name": params["name"], "namespace": params["namespace"]},
         "spec": spec,
     }

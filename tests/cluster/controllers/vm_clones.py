@@ -345,21 +345,16 @@ class CloneController(PacedController):
         phase = status.get("phase") or ""
         if phase == "" and not info.get("pending"):
             phase = "SnapshotInProgress"
-        if phase == "SnapshotInProgress":
-            if info.get("snapshotName"):
-                status["snapshotName"] = info["snapshotName"]
-            if info.get("snapshotReady"):
-                phase = "RestoreInProgress"
-        if phase == "RestoreInProgress":
-            if info.get("restoreName"):
-                status["restoreName"] = info["restoreName"]
-            if info.get("restoreReady"):
-                phase = "CreatingTargetVM"
-        if phase == "CreatingTargetVM":
-            if info.get("targetVMName"):
-                status["targetName"] = info["targetVMName"]
-            if info.get("targetVMCreated"):
-                phase = "Succeeded"
+        # each phase records its object's name, then moves on when it is ready (as assignPhase does, in order)
+        for current, name_key, field, done_key, following in (
+                ("SnapshotInProgress", "snapshotName", "snapshotName", "snapshotReady", "RestoreInProgress"),
+                ("RestoreInProgress", "restoreName", "restoreName", "restoreReady", "CreatingTargetVM"),
+                ("CreatingTargetVM", "targetVMName", "targetName", "targetVMCreated", "Succeeded")):
+            if phase == current:
+                if info.get(name_key):
+                    status[field] = info[name_key]
+                if info.get(done_key):
+                    phase = following
         if phase:
             status["phase"] = phase
         if phase == "Succeeded":

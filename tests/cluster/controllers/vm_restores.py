@@ -44,9 +44,8 @@ from ..api.store import Event
 from .keys import DV, PVC, SC, VM, VMI
 from .pacing import PacedController
 from .runtime import ObjKey, Runtime
+from .vm_snapshots import VMSNAPSHOT, VMSNAPSHOTCONTENT
 
-VMSNAPSHOT: GR = ("snapshot.kubevirt.io", "virtualmachinesnapshots")
-VMSNAPSHOTCONTENT: GR = ("snapshot.kubevirt.io", "virtualmachinesnapshotcontents")
 VMRESTORE: GR = ("snapshot.kubevirt.io", "virtualmachinerestores")
 FINALIZER = "snapshot.kubevirt.io/vmrestore-protection"
 ANN_RESTORE_NAME = "restore.kubevirt.io/name"
@@ -91,9 +90,10 @@ def update_condition(conditions: list, new: dict) -> list:
     return out + [new]
 
 
-def set_conditions(status: dict, progressing: str, ready: str, reason: str, failure: bool = False) -> None:
+def set_conditions(status: dict, progressing: str, ready: str, reason: str, failure: bool = False,
+                   ready_reason: str = "") -> None:
     conds = update_condition(status.get("conditions") or [], condition("Progressing", progressing, reason))
-    conds = update_condition(conds, condition("Ready", ready, reason))
+    conds = update_condition(conds, condition("Ready", ready, ready_reason or reason))
     if failure:
         conds = update_condition(conds, condition("Failure", "True", reason))
     status["conditions"] = conds
@@ -276,18 +276,12 @@ class RestoreController(PacedController):
             if current is None:
                 self._vm_status(rt, vm, restore["metadata"]["name"])
                 return True
-        if self._volumes(rt, restore, vm, content, status):
-            set_conditions(status, "True", "False", "Creating new PVCs")
-            status["conditions"] = update_condition(status["conditions"],
-                                                    condition("Ready", "False", "Waiting for new PVCs"))
-            self._write_status(rt, restore, status)
-            return True
-        if self._target(rt, restore, vm, content, status):
-            set_conditions(status, "True", "False", "Updating target spec")
-            status["conditions"] = update_condition(status["conditions"],
-                                                    condition("Ready", "False", "Waiting for target update"))
-            self._write_status(rt, restore, status)
-            return True
+        for step, doing, waiting in ((self._volumes, "Creating new PVCs", "Waiting for new PVCs"),
+                                     (self._target, "Updating target spec", "Waiting for target update")):
+            if step(rt, restore, vm, content, status):
+                set_conditions(status, "True", "False", doing, ready_reason=waiting)
+                self._write_status(rt, restore, status)
+                return True
         for dv_name in status.get("deletedDataVolumes") or []:
             if rt.store.get(DV, ns, dv_name) is not None:
                 rt.service.delete(DV, ns, dv_name)
@@ -301,8 +295,6 @@ class RestoreController(PacedController):
         status["complete"] = True
         status["restoreTime"] = now_rfc3339()
         set_conditions(status, "False", "True", "Operation complete")
-        status["conditions"] = update_condition(status["conditions"], condition("Progressing", "False",
-                                                                                "Operation complete"))
         self._write_status(rt, restore, status)
         return False
 
