@@ -67,7 +67,7 @@ def vm_volumes(vm: Obj) -> List[Dict[str, Any]]:
     out = []
     for volume in spec.get("volumes") or []:
         claim = (volume.get("dataVolume") or {}).get("name") or (volume.get("persistentVolumeClaim") or {}).get("claimName")
-        kind = "dataVolume" if volume.get("dataVolume") else ("persistentVolumeClaim" if claim else
-                                                             next((k for k in volume if k != "name"), ""))
+        source = next((key for key in volume if key != "name"), "")
+        kind = "dataVolume" if volume.get("dataVolume") else ("persistentVolumeClaim" if claim else source)
         out.append({"name": volume.get("name"), "type": kind, "claim_name": claim})
     return out
