@@ -208,6 +208,8 @@ class DataVolumeController(Controller):
         if not self._annotate_dv(rt, dv, kind):
             return
         pvc = rt.store.get(PVC, ns, name)
+        if pvc is None and "cdi.kubevirt.io/storage.prePopulated" in (dv["metadata"].get("annotations") or {}):
+            return  # handlePvcCreation: someone else (a VM restore) populates this claim
         if pvc is None:
             pvc = self._create_pvc(rt, dv, kind, source)
             if pvc is None:

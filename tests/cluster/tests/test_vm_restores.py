@@ -220,3 +220,19 @@ def test_clone_webhook_and_patch_generation(sim):
         '{"op":"replace","path":"/spec/template/spec/domain/firmware/serial","value":"s-1"}',
         '{"op":"remove","path":"/metadata/labels/a"}',
         '{"op":"replace","path":"/spec/template/spec/domain/firmware/uuid","value":""}']
+
+
+def test_in_place_policy_replaces_the_claim_under_its_own_name(sim):
+    disk_vm(sim, "same")
+    snapshot(sim, "same-1", "same")
+    write(sim, "same-root", b"after the snapshot" * 1000)
+    old_uid = sim.get(PVC, "same-root")["metadata"]["uid"]
+    restore(sim, "same-r1", "same-1", "same", volumeRestorePolicy="InPlace")
+    done = complete(sim, "same-r1")
+    assert done["status"]["restores"][0]["persistentVolumeClaim"] == "same-root"
+    assert "deletedDataVolumes" not in done["status"] or done["status"]["deletedDataVolumes"] == []
+    pvc = sim.wait(lambda: claim_key(sim.store, "demo", "same-root") and sim.get(PVC, "same-root"), 20, "rebound")
+    assert pvc["metadata"]["uid"] != old_uid and pvc["spec"]["dataSource"]["kind"] == "VolumeSnapshot"
+    assert digest(sim, "same-root") == hashlib.sha256(IMAGE).hexdigest()
+    assert sim.get(VM, "same")["spec"]["template"]["spec"]["volumes"][0]["dataVolume"]["name"] == "same-root"
+    assert sim.wait(lambda: status_of(sim, DV, "same-root").get("phase") == "Succeeded", 20, "DV keeps its claim")
