@@ -153,7 +153,8 @@ def test_restore_to_a_new_vm_and_refusal_of_another_existing_vm(sim):
     assert copy_vm["spec"]["template"]["spec"]["volumes"][0]["dataVolume"]["name"] == "copy-rootdisk"
     assert digest(sim, "copy-rootdisk") == hashlib.sha256(IMAGE).hexdigest()
     assert sim.get(VM, "orig")["spec"]["dataVolumeTemplates"][0]["metadata"]["name"] == "orig-root"  # untouched
-    restore(sim, "orig-over", "orig-1", "inplace")  # "inplace" exists and is not the snapshot's source
+    sim.create(VM, vm_manifest("bystander", "Halted"))
+    restore(sim, "orig-over", "orig-1", "bystander")  # exists and is not the snapshot's source
     stuck = sim.wait(lambda: reason(sim.get(VMRESTORE, "orig-over"), "Progressing")[0] == "False"
                      and sim.get(VMRESTORE, "orig-over"), 20, "error")
     assert reason(stuck, "Progressing")[1] == \
