@@ -96,8 +96,8 @@ def _wait(module: Any, snapshot: Dict[str, Any]) -> Dict[str, Any]:
         return final
     events = recent_events(module.client, namespace, name, kinds=EVENT_KINDS)
     state = "was deleted while the task waited" if final is None else "failed"
-    message = "%s %s: %s. Recent events: %s" % (_where(namespace, name), state, failure_detail(final),
-                                                 describe_events(events))
+    message = "%s %s: %s. Recent events: %s" % (
+        _where(namespace, name), state, failure_detail(final), describe_events(events))
     raise KubeApiError(message, reason="SnapshotFailed", details={"snapshot": final, "events": events})
 
 

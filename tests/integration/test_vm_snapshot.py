@@ -104,8 +104,9 @@ def test_online_consistency_from_the_guest_agent_and_a_failed_freeze(runner, nam
     objects.custom.patch_namespaced_custom_object("kubevirt.io", "v1", namespace, "virtualmachineinstances", "stuck", {
         "metadata": {"annotations": {"sim.virt.kubevirt.io/freeze-error": "guest-fsfreeze-freeze timed out"}}})
     defaults = {"namespace": namespace, "wait_timeout": 60}
-    results = run_batch(runner, [dict(defaults, name="agent-1", vm="agent"), dict(defaults, name="bare-1", vm="bare"),
-                                    dict(defaults, name="stuck-1", vm="stuck", failure_deadline="3s")], module="vm_snapshot")[0]
+    tasks = [dict(defaults, name="agent-1", vm="agent"), dict(defaults, name="bare-1", vm="bare"),
+             dict(defaults, name="stuck-1", vm="stuck", failure_deadline="3s")]
+    results = run_batch(runner, tasks, module="vm_snapshot")[0]
     agent, bare, stuck = results
     assert not agent.get("failed") and agent["indications"] == ["GuestAgent", "Online"], agent
     assert agent["consistency"] == "application-consistent"
@@ -141,8 +142,8 @@ def test_retention_keeps_the_newest_and_never_deletes_others(runner, namespace, 
         "apiVersion": "snapshot.kubevirt.io/v1beta1", "kind": "VirtualMachineSnapshot", "metadata": {"name": "by-hand"},
         "spec": {"source": {"apiGroup": "kubevirt.io", "kind": "VirtualMachine", "name": "app"}}})
     base = {"namespace": namespace, "vm": "app"}
-    results = run_batch(runner, [dict(base, name="plain"), dict(base, name="r1", keep=2), dict(base, name="r2", keep=2)],
-                           module="vm_snapshot")[0]
+    tasks = [dict(base, name="plain"), dict(base, name="r1", keep=2), dict(base, name="r2", keep=2)]
+    results = run_batch(runner, tasks, module="vm_snapshot")[0]
     assert [r.get("deleted") for r in results] == [[], [], []], results
     preview = runner.run("vm_snapshot", dict(base, name="r3", keep=2), check=True, diff=True)
     assert not preview.failed and preview.result["deleted"] == ["r1"] and preview.writes == [], preview
@@ -166,8 +167,8 @@ def test_retention_keeps_the_newest_and_never_deletes_others(runner, namespace, 
 def test_info_filters_with_one_list_per_kind(runner, namespace, objects):
     _disk_vm(objects, namespace, "a")
     _disk_vm(objects, namespace, "b")
-    results = run_batch(runner, [{"name": "a-1", "namespace": namespace, "vm": "a"},
-                                    {"name": "b-1", "namespace": namespace, "vm": "b", "keep": 3}], module="vm_snapshot")[0]
+    tasks = [{"name": "a-1", "namespace": namespace, "vm": "a"}, {"name": "b-1", "namespace": namespace, "vm": "b", "keep": 3}]
+    results = run_batch(runner, tasks, module="vm_snapshot")[0]
     assert not any(r.get("failed") for r in results), results
     every = runner.run("vm_snapshot_info", {})
     mine = [s for s in every.result["snapshots"] if s["namespace"] == namespace]
