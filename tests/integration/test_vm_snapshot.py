@@ -113,8 +113,8 @@ def test_online_consistency_from_the_guest_agent_and_a_failed_freeze(runner, nam
     assert not bare.get("failed") and bare["indications"] == ["NoGuestAgent", "Online"], bare
     assert bare["consistency"] == "crash-consistent" and bare["excluded_volumes"] == ["root"]
     assert stuck.get("failed"), stuck
-    assert stuck["msg"].startswith("VirtualMachineSnapshot %s/stuck-1 failed: Failed freezing vm: guest-fsfreeze-freeze "
-                                   "timed out; Failure: snapshot deadline exceeded" % namespace), stuck["msg"]
+    assert stuck["msg"].startswith("VirtualMachineSnapshot %s/stuck-1 failed: Failed freezing vm stuck: guest-fsfreeze-"
+                                   "freeze timed out; Failure: snapshot deadline exceeded" % namespace), stuck["msg"]
     assert "QuiesceFailed" in _get(objects, SNAP, namespace, "stuck-1")["status"]["indications"]
 
 

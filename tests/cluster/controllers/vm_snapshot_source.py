@@ -224,7 +224,7 @@ class VMSource:
             return ""
         error = (vmi["metadata"].get("annotations") or {}).get(FREEZE_ERROR_ANNOTATION)
         if error:
-            return f"{FAILED_FREEZE}: {error}"
+            return f"{FAILED_FREEZE} {self.vm['metadata']['name']}: {error}"
         self._fs_freeze("frozen")
         return ""
 

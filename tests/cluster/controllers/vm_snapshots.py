@@ -15,8 +15,8 @@ vmsnapshot-validator webhook).
   VolumeSnapshots ``vmsnapshot-<snapshot uid>-volume-<volume>`` (owned by the content; their bytes
   are cut by snapshots.py), sets ``creationTime`` and unfreezes once all are cut, ``readyToUse`` once
   all are ready. A failed freeze (knob: VMI annotation ``sim.virt.kubevirt.io/freeze-error``) sets
-  the content error "Failed freezing vm: ..." and is retried every 5 s; the snapshot shows
-  indication QuiesceFailed.
+  the content error "Failed freezing vm <vm>: ..." and is retried every 5 s; the snapshot shows
+  indication QuiesceFailed (as KubeVirt did while it matched "Failed freezing vm" in the error).
 - Indications while in progress: Online (a VMI exists), Paused, GuestAgent (AgentConnected) or
   NoGuestAgent.
 - ``failureDeadline`` (default 5m, 0 = none; one second is one transition): phase Failed,
@@ -37,7 +37,7 @@ from .keys import PVC, VM, VMI
 from .runtime import Controller, ObjKey, Runtime
 from .snapshots import VOLUMESNAPSHOT
 from .virtcommon import webhook_denied
-from .vm_snapshot_source import VMSource, simplified_meta, snapshot_class_for, snapshot_claim, vm_claims
+from .vm_snapshot_source import FAILED_FREEZE, VMSource, simplified_meta, snapshot_class_for, snapshot_claim, vm_claims
 
 VMSNAPSHOT: GR = ("snapshot.kubevirt.io", "virtualmachinesnapshots")
 VMSNAPSHOTCONTENT: GR = ("snapshot.kubevirt.io", "virtualmachinesnapshotcontents")
@@ -315,7 +315,7 @@ class VMSnapshotController(Controller):
             found.add("Paused")
         elif source.guest_agent:
             found.add("GuestAgent")
-            if "Failed freezing vm" in ((status.get("error") or {}).get("message") or ""):
+            if FAILED_FREEZE in ((status.get("error") or {}).get("message") or ""):
                 found.add("QuiesceFailed")
         else:
             found.add("NoGuestAgent")

@@ -155,7 +155,7 @@ def test_failed_freeze_is_retried_and_marked_quiesce_failed(sim):
     snapshot(sim, "frz-1", "frz", failureDeadline="20s")
     snap = sim.wait(lambda: "QuiesceFailed" in ((sim.get(VMSNAPSHOT, "frz-1").get("status") or {}).get(
         "indications") or []) and sim.get(VMSNAPSHOT, "frz-1"), 20, "QuiesceFailed")
-    assert snap["status"]["error"]["message"] == "Failed freezing vm: guest-fsfreeze-freeze timed out"
+    assert snap["status"]["error"]["message"] == "Failed freezing vm frz: guest-fsfreeze-freeze timed out"
     assert conditions(snap)["Progressing"] == ("False", "In error state")
     sim.update(VMI, "demo", "frz", lambda o: o["metadata"]["annotations"].pop("sim.virt.kubevirt.io/freeze-error"))
     done = phase(sim, "frz-1", "Succeeded")
