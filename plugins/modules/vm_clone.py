@@ -88,7 +88,10 @@ options:
         listed get no fixed MAC address (KubeVirt or its MAC pool assigns one).
     type: dict
   new_smbios_serial:
-    description: SMBIOS serial of the new VM (C(spec.newSMBiosSerial)); by default the serial is cleared.
+    description:
+      - SMBIOS serial of the new VM (C(spec.newSMBiosSerial)); by default the serial is cleared.
+      - As in KubeVirt, the serial (and the firmware UUID, which is regenerated) is only touched when
+        the source VM's template has a C(spec.domain.firmware) section.
     type: str
   patches:
     description:

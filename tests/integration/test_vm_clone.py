@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from .test_vm_restore_helpers import claim_of, disk_vm
+from .test_vm_restore_helpers import claim_of, disk_vm, snapshot
 
 DATA = os.urandom(1 << 20) * 2  # 2 MiB
 
@@ -42,3 +42,20 @@ def test_clone_of_a_running_vm(runner, cluster, objects, namespace):
     taken = runner.run("vm_clone", dict(args, name="src-to-test-2"))
     assert taken.failed and taken.writes == []
     assert "target: VirtualMachine %s/src-test already exists" % namespace in taken.msg
+
+
+def test_clone_from_a_snapshot(runner, cluster, objects, namespace):
+    disk_vm(objects, cluster, namespace, "base", DATA)
+    snapshot(objects, namespace, "base-snap", "base")
+    done = runner.run("vm_clone", {"name": "from-snap", "namespace": namespace,
+                                   "source": {"kind": "VirtualMachineSnapshot", "name": "base-snap"},
+                                   "target": "from-snap-vm", "new_smbios_serial": "serial-1", "wait": True,
+                                   "wait_timeout": 60}, diff=True)
+    assert done.changed and not done.failed, done.msg
+    assert done.result["diff"]["after"]["target_vm"] == "from-snap-vm"
+    claim = done.result["volumes"][0]["claim_name"]
+    assert cluster.pvc_sha256(namespace, claim) == cluster.pvc_sha256(namespace, "base-root")
+    firmware = objects.vm(namespace, "from-snap-vm")["spec"]["template"]["spec"]["domain"]["firmware"]
+    assert firmware["serial"] == "serial-1"  # the source's was base-serial
+    # the snapshot was the user's: the clone keeps it
+    assert objects.get("snapshot.kubevirt.io", "virtualmachinesnapshots", namespace, "base-snap") is not None

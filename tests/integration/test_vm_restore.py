@@ -65,3 +65,21 @@ def test_restore_into_a_new_vm_and_refusal_of_another_existing_vm(runner, cluste
     assert "restore source and restore target are different but restore target already exists" in over.msg
     missing = runner.run("vm_restore", dict(args, name="web-none", snapshot="nope"))
     assert missing.failed and missing.writes == [] and "snapshot: VirtualMachineSnapshot" in missing.msg
+
+
+def test_stop_target_policy_lets_kubevirt_stop_the_vm_and_overrides_name_the_claim(runner, cluster, objects, namespace):
+    disk_vm(objects, cluster, namespace, "app", DATA, running=True)
+    snapshot(objects, namespace, "app-snap", "app")
+    done = runner.run("vm_restore", {
+        "name": "app-back", "namespace": namespace, "snapshot": "app-snap", "target_readiness_policy": "StopTarget",
+        "volume_restore_overrides": [{"volume_name": "rootdisk", "restore_name": "app-root-restored",
+                                      "labels": {"restored": "yes"}}],
+        "start_after": True, "wait": True, "wait_timeout": 60})
+    assert done.changed and not done.failed, done.msg
+    assert not done.result["stopped"] and done.result["started"]  # KubeVirt stopped it, the task started it
+    assert "Automatically stopping restore target for restore operation" in [
+        p["state"] for p in done.result["progress"]]
+    assert claim_of(objects.vm(namespace, "app")) == "app-root-restored"
+    pvc = objects.core.read_namespaced_persistent_volume_claim("app-root-restored", namespace)
+    assert pvc.metadata.labels["restored"] == "yes"
+    assert cluster.pvc_sha256(namespace, "app-root-restored") == hashlib.sha256(DATA).hexdigest()

@@ -22,7 +22,7 @@ def disk_vm(objects: Any, cluster: Any, namespace: str, name: str, data: bytes, 
             "dataVolumeTemplates": [{"metadata": {"name": name + "-root"}, "spec": {
                 "source": {"blank": {}}, "storage": {"resources": {"requests": {"storage": "1Gi"}}}}}],
             "template": {"spec": {
-                "domain": {"memory": {"guest": "1Gi"}, "devices": {
+                "domain": {"memory": {"guest": "1Gi"}, "firmware": {"serial": name + "-serial"}, "devices": {
                     "disks": [{"name": "rootdisk", "disk": {"bus": "virtio"}}],
                     "interfaces": [{"name": "default", "masquerade": {}, "macAddress": "02:00:00:00:00:01"}]}},
                 "networks": [{"name": "default", "pod": {}}],
