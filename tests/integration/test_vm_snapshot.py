@@ -180,13 +180,11 @@ def test_info_filters_with_one_list_per_kind(runner, namespace, objects):
     a = mine[0]
     assert a["vm"] == "a" and a["ready"] and a["consistency"] == "offline" and a["content_ready"]
     assert a["volumes"][0]["claim"] == "a-data" and a["volumes"][0]["ready"] is True
-    by_vm = runner.run("vm_snapshot_info", {"namespace": namespace, "vm": "b"})
-    assert [s["name"] for s in by_vm.result["snapshots"]] == ["b-1"], by_vm
-    by_label = runner.run("vm_snapshot_info", {"namespace": namespace, "label_selectors": ["%s=b" % RETENTION]})
-    assert [s["name"] for s in by_label.result["snapshots"]] == ["b-1"], by_label
-    by_name = runner.run("vm_snapshot_info", {"namespace": namespace, "name": "a-1"})
-    assert [s["name"] for s in by_name.result["snapshots"]] == ["a-1"] and by_name.writes == [], by_name
-    none = runner.run("vm_snapshot_info", {"namespace": namespace, "ready": False})
-    assert none.result["snapshots"] == [], none
-    bad = runner.run("vm_snapshot_info", {"namespace": ""})
-    assert bad.failed and bad.requests == [], bad
+    queries = [{"namespace": namespace, "vm": "b"}, {"namespace": namespace, "label_selectors": ["%s=b" % RETENTION]},
+               {"namespace": namespace, "name": "a-1"}, {"namespace": namespace, "ready": False}, {"namespace": ""}]
+    by_vm, by_label, by_name, unready, bad = run_batch(runner, queries, module="vm_snapshot_info")[0]
+    assert [s["name"] for s in by_vm["snapshots"]] == ["b-1"], by_vm
+    assert [s["name"] for s in by_label["snapshots"]] == ["b-1"], by_label
+    assert [s["name"] for s in by_name["snapshots"]] == ["a-1"], by_name
+    assert unready["snapshots"] == [], unready
+    assert bad.get("failed") and bad["msg"].startswith("namespace: must not be empty"), bad
