@@ -72,7 +72,7 @@ def validate_config_params(params: Mapping[str, Any]) -> None:
                       "must be a duration such as 1m0s, 90s or 1h, got %r" % interval)
 
 
-def _get(obj: Mapping[str, Any], path: Tuple[str, ...]) -> Any:
+def get_path(obj: Mapping[str, Any], path: Tuple[str, ...]) -> Any:
     for key in path:
         if not isinstance(obj, Mapping):
             return None
@@ -89,7 +89,7 @@ def _same(field: str, wanted: Any, live: Any) -> bool:
     return wanted == live
 
 
-def _section_patch(fields: Tuple[Tuple[str, str], ...], wanted: Mapping[str, Any], live: Mapping[str, Any]) -> Dict[str, Any]:
+def section_patch(fields: Tuple[Tuple[str, str], ...], wanted: Mapping[str, Any], live: Mapping[str, Any]) -> Dict[str, Any]:
     return {field: wanted[option] for option, field in fields
             if wanted.get(option) is not None and not _same(field, wanted[option], live.get(field))}
 
@@ -97,14 +97,14 @@ def _section_patch(fields: Tuple[Tuple[str, str], ...], wanted: Mapping[str, Any
 def config_patch(params: Mapping[str, Any], kubevirt: Mapping[str, Any]) -> Dict[str, Any]:
     """The merge patch of the named fields that differ from the live CR; {} when nothing does."""
     patch: Dict[str, Any] = {}
-    migrations = _section_patch(MIGRATION_FIELDS, params.get("migrations") or {}, _get(kubevirt, MIGRATIONS_PATH) or {})
+    migrations = section_patch(MIGRATION_FIELDS, params.get("migrations") or {}, get_path(kubevirt, MIGRATIONS_PATH) or {})
     if migrations:
         patch.setdefault("spec", {}).setdefault("configuration", {})["migrations"] = migrations
     rollout = params.get("vm_rollout_strategy")
-    if rollout is not None and rollout != _get(kubevirt, ROLLOUT_PATH):
+    if rollout is not None and rollout != get_path(kubevirt, ROLLOUT_PATH):
         patch.setdefault("spec", {}).setdefault("configuration", {})["vmRolloutStrategy"] = rollout
-    workload = _section_patch(WORKLOAD_FIELDS, params.get("workload_update_strategy") or {},
-                              _get(kubevirt, WORKLOAD_PATH) or {})
+    workload = section_patch(WORKLOAD_FIELDS, params.get("workload_update_strategy") or {},
+                              get_path(kubevirt, WORKLOAD_PATH) or {})
     if workload:
         patch.setdefault("spec", {})["workloadUpdateStrategy"] = workload
     return patch
@@ -112,14 +112,14 @@ def config_patch(params: Mapping[str, Any], kubevirt: Mapping[str, Any]) -> Dict
 
 def config_view(kubevirt: Mapping[str, Any]) -> Dict[str, Any]:
     """The sections this module manages, by option name (None for a field the CR leaves to KubeVirt's default)."""
-    migrations = _get(kubevirt, MIGRATIONS_PATH) or {}
-    workload = _get(kubevirt, WORKLOAD_PATH) or {}
+    migrations = get_path(kubevirt, MIGRATIONS_PATH) or {}
+    workload = get_path(kubevirt, WORKLOAD_PATH) or {}
     meta = kubevirt.get("metadata") or {}
     return {
         "name": meta.get("name"), "namespace": meta.get("namespace"),
         "migrations": {option: migrations.get(field) for option, field in MIGRATION_FIELDS},
         "workload_update_strategy": {option: workload.get(field) for option, field in WORKLOAD_FIELDS},
-        "vm_rollout_strategy": _get(kubevirt, ROLLOUT_PATH),
+        "vm_rollout_strategy": get_path(kubevirt, ROLLOUT_PATH),
     }
 
 

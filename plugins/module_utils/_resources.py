@@ -61,6 +61,7 @@ VIRTUAL_MACHINE_INSTANCE_MIGRATION = ResourceRef(
     "kubevirt.io", "v1", "virtualmachineinstancemigrations", "VirtualMachineInstanceMigration"
 )
 KUBEVIRT = ResourceRef("kubevirt.io", "v1", "kubevirts", "KubeVirt")
+HYPERCONVERGED = ResourceRef("hco.kubevirt.io", "v1beta1", "hyperconvergeds", "HyperConverged")
 VIRTUAL_MACHINE_SNAPSHOT = ResourceRef(
     "snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshots", "VirtualMachineSnapshot"
 )

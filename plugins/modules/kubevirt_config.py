@@ -16,14 +16,17 @@ description:
     C(spec.workloadUpdateStrategy) and C(spec.configuration.vmRolloutStrategy). Without options the task only reads.
   - Declarative and field-level, only the fields the task names are compared; those that differ are sent as one
     JSON merge patch holding just them, never a replace of the spec. Fields the task leaves out keep their values.
-  - On OpenShift Virtualization the KubeVirt CR is owned by the HyperConverged operator (HCO), which puts its own
-    values back shortly after a direct edit. Set these values in the C(HyperConverged) CR instead
-    (C(spec.liveMigrationConfig), C(spec.workloadUpdateStrategy)); when the CR has an HCO owner reference or the
-    label C(app.kubernetes.io/managed-by=hco-operator), this module warns before changing it.
+  - On OpenShift Virtualization the KubeVirt CR is owned by the HyperConverged operator (HCO), which renders it
+    from the C(HyperConverged) CR (C(hco.kubevirt.io/v1beta1)) and puts its own values back shortly after a direct
+    edit. There (O(target=auto) finds it from the KubeVirt CR's owner reference or the label
+    C(app.kubernetes.io/managed-by=hco-operator)) the module patches the C(HyperConverged) CR's
+    C(spec.liveMigrationConfig) and C(spec.workloadUpdateStrategy) instead, and HCO carries the values into the
+    KubeVirt CR.
 author:
   - virt.kubevirt maintainers (@virt-kubevirt)
 extends_documentation_fragment:
   - virt.kubevirt.auth
+  - virt.kubevirt.wait
   - virt.kubevirt.attributes
   - virt.kubevirt.attributes.action_group
 attributes:
@@ -35,6 +38,20 @@ options:
   namespace:
     description: Namespace of the KubeVirt CR; by default the one KubeVirt CR of the cluster, wherever it is.
     type: str
+  target:
+    description:
+      - Which CR to write.
+      - V(auto) writes the C(HyperConverged) CR when the KubeVirt CR is managed by HCO, else the KubeVirt CR.
+      - V(hyperconverged) always writes the C(HyperConverged) CR. HCO's API has no field for
+        O(migrations.allow_workload_disruption), O(migrations.unsafe_migration_override),
+        O(migrations.max_downtime_ms), O(migrations.node_drain_taint_key) or O(vm_rollout_strategy); a change of one
+        of those fails before any write, naming it.
+      - V(kubevirt) always writes the KubeVirt CR, with a warning when HCO manages it (HCO reverts the change).
+      - With the C(HyperConverged) CR as target, O(wait=true) waits until HCO has carried the values into the
+        KubeVirt CR.
+    type: str
+    choices: [auto, kubevirt, hyperconverged]
+    default: auto
   migrations:
     description: Fields of C(spec.configuration.migrations) to set; those left out are not touched.
     type: dict
@@ -95,7 +112,7 @@ options:
     type: str
     choices: [Stage, LiveUpdate]
 notes:
-  - The integration with HCO's own CR is not part of this module; on OpenShift prefer editing C(HyperConverged).
+  - HCO's C(kubevirt.kubevirt.io/jsonpatch) annotation (unsupported changes to the KubeVirt CR) is not managed.
 """
 
 EXAMPLES = r"""
@@ -110,6 +127,12 @@ EXAMPLES = r"""
       parallel_outbound_migrations_per_node: 3
       bandwidth_per_migration: 256Mi
 
+- name: On OpenShift, raise the limits through the HyperConverged CR and wait until KubeVirt has them
+  virt.kubevirt.kubevirt_config:
+    migrations:
+      parallel_migrations_per_cluster: 8
+    wait: true
+
 - name: Move VMs to a new KubeVirt version by live migration only
   virt.kubevirt.kubevirt_config:
     workload_update_strategy:
@@ -122,6 +145,8 @@ config:
   description:
     - The managed sections of the KubeVirt CR after the task (in check mode, as the server's dry run answered),
       by option name; C(null) for a field the CR leaves to KubeVirt's default.
+    - With the C(HyperConverged) CR as target, the values HCO renders into the KubeVirt CR from it (already there
+      when O(wait=true)).
   returned: always
   type: dict
   contains:
@@ -161,8 +186,23 @@ config:
       batch_eviction_size: 10
       batch_eviction_interval: 1m0s
     vm_rollout_strategy: LiveUpdate
+target:
+  description: The CR the task compared and wrote.
+  returned: always
+  type: dict
+  contains:
+    kind:
+      description: V(HyperConverged) or V(KubeVirt).
+      type: str
+    name:
+      description: Its name.
+      type: str
+    namespace:
+      description: Its namespace.
+      type: str
+  sample: {kind: HyperConverged, name: kubevirt-hyperconverged, namespace: openshift-cnv}
 patch:
-  description: The JSON merge patch sent (also in check mode, as a dry run); empty when nothing differed.
+  description: The JSON merge patch sent to O(target) (also in check mode, as a dry run); empty when nothing differed.
   returned: always
   type: dict
   sample: {spec: {configuration: {migrations: {parallelMigrationsPerCluster: 10}}}}
@@ -175,6 +215,14 @@ hco_managed:
 
 from typing import Any, Dict
 
+from ansible_collections.virt.kubevirt.plugins.module_utils._hco_config import (
+    effective_view,
+    hco_owner,
+    hco_patch,
+    hco_view,
+    not_in_hco,
+    rendered,
+)
 from ansible_collections.virt.kubevirt.plugins.module_utils._kubevirt_config import (
     config_patch,
     config_view,
@@ -183,13 +231,15 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._kubevirt_config imp
     validate_config_params,
 )
 from ansible_collections.virt.kubevirt.plugins.module_utils._module import KubevirtModule
-from ansible_collections.virt.kubevirt.plugins.module_utils._resources import KUBEVIRT
+from ansible_collections.virt.kubevirt.plugins.module_utils._resources import HYPERCONVERGED, KUBEVIRT
+from ansible_collections.virt.kubevirt.plugins.module_utils._validate import invalid
 
 _INT: Dict[str, Any] = {"type": "int"}
 _STR: Dict[str, Any] = {"type": "str"}
 _BOOL: Dict[str, Any] = {"type": "bool"}
 ARGUMENT_SPEC: Dict[str, Any] = {
     "namespace": _STR,
+    "target": {"type": "str", "choices": ["auto", "kubevirt", "hyperconverged"], "default": "auto"},
     "migrations": {"type": "dict", "options": {
         "parallel_migrations_per_cluster": _INT, "parallel_outbound_migrations_per_node": _INT,
         "bandwidth_per_migration": _STR, "completion_timeout_per_gib": _INT, "progress_timeout": _INT,
@@ -204,8 +254,49 @@ ARGUMENT_SPEC: Dict[str, Any] = {
 }
 
 HCO_WARNING = ("KubeVirt CR %s/%s is managed by the HyperConverged operator, which puts its own values back "
-               "shortly after this change; set them in the HyperConverged CR instead (spec.liveMigrationConfig, "
-               "spec.workloadUpdateStrategy)")
+               "shortly after this change; target=auto sets them in the HyperConverged CR instead "
+               "(spec.liveMigrationConfig, spec.workloadUpdateStrategy)")
+
+
+def _target(kind: str, obj: Dict[str, Any]) -> Dict[str, Any]:
+    meta = obj.get("metadata") or {}
+    return {"kind": kind, "name": meta.get("name"), "namespace": meta.get("namespace")}
+
+
+def _find_hco(module: KubevirtModule, kubevirt: Dict[str, Any]) -> Dict[str, Any]:
+    """The HyperConverged CR owning the KubeVirt CR (its owner reference), else the one of its namespace."""
+    namespace = kubevirt["metadata"].get("namespace")
+    owner = hco_owner(kubevirt)
+    found = module.client.get(HYPERCONVERGED, owner, namespace) if owner else None
+    if found is None:
+        items = module.client.list(HYPERCONVERGED, namespace)
+        found = items[0] if len(items) == 1 else None
+    if found is None:
+        raise invalid("target", "no HyperConverged CR found in namespace %s; set target=kubevirt to write the "
+                      "KubeVirt CR %s itself" % (namespace, kubevirt["metadata"].get("name")))
+    return found
+
+
+def _through_hco(module: KubevirtModule, kubevirt: Dict[str, Any], result: Dict[str, Any]) -> Dict[str, Any]:
+    params = module.params
+    hco = _find_hco(module, kubevirt)
+    refused = not_in_hco(params, kubevirt)
+    if refused:
+        raise invalid(", ".join(option.split(" ")[0] for option in refused), (
+            "the HyperConverged CR has no field for %s, and HCO puts the KubeVirt CR's own value back after a "
+            "direct edit; set target=kubevirt to write the KubeVirt CR anyway" % ", ".join(refused)))
+    patch = hco_patch(params, hco)
+    result.update(changed=bool(patch), patch=patch, target=_target("HyperConverged", hco))
+    after = hco
+    meta = kubevirt["metadata"]
+    if patch:
+        after = module.client.patch(HYPERCONVERGED, hco["metadata"]["name"], patch, hco["metadata"].get("namespace"))
+        module.add_diff(result, hco_view(hco), hco_view(after))
+        if params["wait"] and not module.check_mode:
+            kubevirt = module.waiter().wait(KUBEVIRT, meta["name"], meta.get("namespace"), rendered(params),
+                                            params["wait_timeout"], "rendered by HCO") or kubevirt
+    result["config"] = effective_view(config_view(kubevirt), after)
+    return result
 
 
 def run(module: KubevirtModule) -> Dict[str, Any]:
@@ -213,8 +304,11 @@ def run(module: KubevirtModule) -> Dict[str, Any]:
     validate_config_params(params)  # every option checked before any request
     kubevirt = pick_kubevirt(module.client.list(KUBEVIRT, params["namespace"]), params["namespace"])
     meta = kubevirt["metadata"]
+    result: Dict[str, Any] = {"hco_managed": hco_owned(kubevirt)}
+    if params["target"] == "hyperconverged" or (params["target"] == "auto" and result["hco_managed"]):
+        return _through_hco(module, kubevirt, result)
     patch = config_patch(params, kubevirt)
-    result: Dict[str, Any] = {"changed": bool(patch), "patch": patch, "hco_managed": hco_owned(kubevirt)}
+    result.update(changed=bool(patch), patch=patch, target=_target("KubeVirt", kubevirt))
     after = kubevirt
     if patch:
         if result["hco_managed"]:
@@ -226,7 +320,7 @@ def run(module: KubevirtModule) -> Dict[str, Any]:
 
 
 def main() -> None:
-    KubevirtModule(ARGUMENT_SPEC, wait=False).execute(run)
+    KubevirtModule(ARGUMENT_SPEC).execute(run)
 
 
 if __name__ == "__main__":

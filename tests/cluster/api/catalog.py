@@ -101,6 +101,10 @@ _OPENSHIFT = [
     ("config.openshift.io", ("v1",), "dnses", "DNS", False, (), (), ("status",)),
     ("route.openshift.io", ("v1",), "routes", "Route", True, (), ("all",), ("status",)),
 ]
+# Custom resources of the openshift flavour only: OpenShift Virtualization's operator (HCO).
+_OPENSHIFT_CRDS = [
+    ("hco.kubevirt.io", ("v1beta1",), "hyperconvergeds", "HyperConverged", True, ("hco", "hcos"), (), ("status",)),
+]
 
 # Group-level, versionless names used by the subresource API (aggregated, served by virt-api).
 SUBRESOURCE_GROUP = "subresources.kubevirt.io"
@@ -129,4 +133,6 @@ def build_registry(flavor: str = "openshift") -> Registry:
     if flavor == "openshift":
         for entry in _OPENSHIFT:
             registry.add(_make(entry, custom=entry[0] == "config.openshift.io"))
+        for entry in _OPENSHIFT_CRDS:
+            registry.add(_make(entry, custom=True))
     return registry

@@ -17,6 +17,7 @@ CONTROLLERS = [
     ("services", "ServiceController"),    # clusterIP/nodePort allocation, LoadBalancer ingress
     ("virtapi", "VirtApi"),               # virt-api: admission webhooks + subresources.kubevirt.io
     ("virt", "VirtualMachineController"),  # VM <-> VMI per runStrategy, printableStatus, DV templates
+    ("hco", "HyperConvergedController"),  # openshift: HyperConverged renders the KubeVirt CR's migration settings
     ("vmi", "VirtualMachineInstanceController"),  # VMI phases, launcher pods, interfaces, conditions
     ("migration", "MigrationController"),  # VMIM phases, evacuation on eviction
     ("snapshots", "SnapshotController"),  # VolumeSnapshots, their classes and contents (bytes kept)
