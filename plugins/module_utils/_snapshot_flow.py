@@ -142,6 +142,9 @@ def present(module: Any) -> Dict[str, Any]:
     if live is not None and source_vm(live) != params["vm"]:
         raise invalid("name", "%s already exists for VirtualMachine %s, not %s; a snapshot cannot change its source: "
                       "choose another name" % (_where(params["namespace"], name), source_vm(live), params["vm"]))
+    if live is not None and live["metadata"].get("deletionTimestamp"):
+        raise KubeApiError("name: %s is being deleted; run the task again once it is gone to take a new snapshot"
+                           % _where(params["namespace"], name), reason="Conflict")
     before: Dict[str, Any] = {"snapshot": live}
     if live is None:
         _check_vm(module, params)

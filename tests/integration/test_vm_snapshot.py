@@ -87,6 +87,17 @@ def test_create_is_idempotent_previewed_with_zero_writes_and_deleted(runner, nam
     assert other.msg.startswith("name: VirtualMachineSnapshot %s/db-1 already exists for VirtualMachine db, not web"
                                 % namespace), other.msg
 
+    objects.custom.create_namespaced_custom_object(SNAP[0], SNAP[1], namespace, SNAP[2], {
+        "apiVersion": "snapshot.kubevirt.io/v1beta1", "kind": "VirtualMachineSnapshot",
+        "metadata": {"name": "held", "finalizers": ["example.com/hold"]},
+        "spec": {"source": {"apiGroup": "kubevirt.io", "kind": "VirtualMachine", "name": "db"}}})
+    objects.custom.delete_namespaced_custom_object(SNAP[0], SNAP[1], namespace, SNAP[2], "held")
+    deleting = runner.run("vm_snapshot", dict(args, name="held"))
+    assert deleting.failed and deleting.writes == [], deleting
+    assert deleting.msg.startswith("name: VirtualMachineSnapshot %s/held is being deleted" % namespace), deleting.msg
+    objects.custom.patch_namespaced_custom_object(SNAP[0], SNAP[1], namespace, SNAP[2], "held",
+                                                  {"metadata": {"finalizers": None}})
+
     gone = runner.run("vm_snapshot", {"name": "db-1", "namespace": namespace, "state": "absent"}, diff=True)
     assert not gone.failed and gone.changed and gone.result["diff"]["after"] == {"snapshot": None}, gone
     assert _get(objects, SNAP, namespace, "db-1") is None and _get(objects, CONTENT, namespace, content) is None
