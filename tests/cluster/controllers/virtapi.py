@@ -24,7 +24,7 @@ from .keys import POD, VM, VMI, VMIM
 from .runtime import Controller, Runtime
 from .virtcommon import (DOMAIN_ANNOTATION, MACHINE_TYPE, MIGRATION_FINALIZER, MIGRATION_SELECTOR_LABEL, RUN_STRATEGIES,
                          VMI_FINALIZER, eviction_strategy, flavor, format_bytes, has_condition, parse_quantity,
-                         vmi_is_final, webhook_denied)
+                         run_strategy, vmi_is_final, webhook_denied)
 from . import virtsubresources
 from .vmispec_admission import spec_causes
 
@@ -228,6 +228,11 @@ class VirtApi(Controller):
         if new.get("metadata", {}).get("deletionTimestamp"):
             return
         causes = validate_vm(self.rt.store, new)
+        restoring = ((old or {}).get("status") or {}).get("restoreInProgress")
+        if request.operation == "UPDATE" and restoring and old is not None and \
+                run_strategy(old) != run_strategy(new):  # vm-storage-status.go validateRestoreStatus
+            causes.append(_cause("FieldValueNotSupported",
+                                 f'Cannot update VM runStrategy until restore "{restoring}" completes', "spec"))
         if causes:
             raise webhook_denied("virtualmachine-validator.kubevirt.io", summary(causes), 422, "Invalid", causes)
         if (new.get("spec") or {}).get("running") is not None:

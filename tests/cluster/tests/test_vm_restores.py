@@ -237,3 +237,14 @@ def test_in_place_policy_replaces_the_claim_under_its_own_name(sim):
     assert digest(sim, "same-root") == hashlib.sha256(IMAGE).hexdigest()
     assert sim.get(VM, "same")["spec"]["template"]["spec"]["volumes"][0]["dataVolume"]["name"] == "same-root"
     assert sim.wait(lambda: status_of(sim, DV, "same-root").get("phase") == "Succeeded", 20, "DV keeps its claim")
+
+
+def test_run_strategy_is_locked_while_a_restore_runs(sim):
+    sim.create(VM, vm_manifest("locked", "Halted"))
+    sim.service.mutate(VM, "demo", "locked", lambda o: o.setdefault("status", {}).__setitem__(
+        "restoreInProgress", "locked-r"), subresource="status")  # what the restore controller writes
+    error = api_error(lambda: sim.update(VM, "demo", "locked", lambda o: o["spec"].__setitem__("runStrategy", "Always")))
+    assert 'Cannot update VM runStrategy until restore "locked-r" completes' in str(error)
+    sim.update(VM, "demo", "locked", lambda o: o["metadata"].setdefault("labels", {}).__setitem__("x", "y"))  # others ok
+    sim.service.mutate(VM, "demo", "locked", lambda o: o["status"].pop("restoreInProgress"), subresource="status")
+    sim.update(VM, "demo", "locked", lambda o: o["spec"].__setitem__("runStrategy", "Always"))  # free again
