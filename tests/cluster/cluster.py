@@ -102,6 +102,7 @@ class Cluster:
                                       self.tls.server_context(), self.log_request)
         self.discovery.server_address = f"{self.options.host}:{self._http.port}"
         self.runtime.options["url"] = self.url  # CDIConfig's uploadProxyURL and the like
+        self.runtime.options["ca_pem"] = self.tls.ca_pem.decode()  # the export links' cert
         self._http.start()
         log.info("serving %s (flavor %s, %d controllers)", self.url, self.flavor, len(self._controllers))
         return self

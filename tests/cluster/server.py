@@ -16,7 +16,7 @@ import ssl
 import struct
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 from urllib.parse import unquote
 
 from .api.request import Request
@@ -126,6 +126,21 @@ class _Handler(BaseHTTPRequestHandler):
         head = self._head(status, content_type if body or status != 204 else "", headers,
                           f"Content-Length: {len(body)}")
         self.wfile.write(head if self.command == "HEAD" else head + body)
+
+    def send_iter(self, status: int, chunks: Any, content_type: str, headers: list[tuple[str, str]],
+                  length: Optional[int]) -> None:
+        """Headers, then each chunk as it comes (Content-Length if known, else chunked encoding)."""
+        if length is None:
+            self.wfile.write(self._head(status, content_type, headers, "Transfer-Encoding: chunked"))
+            if self.command != "HEAD":
+                for data in chunks:
+                    self.write_chunk(data)
+            self.wfile.write(b"0\r\n\r\n")
+            return
+        self.wfile.write(self._head(status, content_type, headers, f"Content-Length: {length}"))
+        if self.command != "HEAD":
+            for data in chunks:
+                self.wfile.write(data)
 
     def start_stream(self, status: int, content_type: str, headers: list[tuple[str, str]]) -> None:
         self._streaming = True

@@ -62,6 +62,7 @@ class ApiServer:
             route = self._route(req)
             if route is not None:
                 req.respond(route)
+            if route is not None or req.answered:
                 return
             req.user = cluster.auth.authenticate(req)
             decision = cluster.faults.decide(req.method, req.path, req.verb, req.user)
@@ -108,6 +109,11 @@ class ApiServer:
                 status, out_headers, body = handler(req.method, req.path, req.query, headers, req.body_stream())
                 out_headers = dict(out_headers or {})
                 content_type = out_headers.pop("Content-Type", "application/json")
+                if body is not None and not isinstance(body, (bytes, bytearray)):  # an iterator: streamed
+                    length = out_headers.pop("Content-Length", None)
+                    req.respond_iter(status, body, content_type, list(out_headers.items()),
+                                     None if length is None else int(length))
+                    return None
                 return Response(status, body or b"", content_type=content_type, headers=list(out_headers.items()))
         return None
 

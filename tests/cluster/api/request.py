@@ -92,6 +92,8 @@ class Channel(Protocol):
 
     def send(self, status: int, body: bytes, content_type: str, headers: list[tuple[str, str]]) -> None: ...
     def start_stream(self, status: int, content_type: str, headers: list[tuple[str, str]]) -> None: ...
+    def send_iter(self, status: int, chunks: Any, content_type: str, headers: list[tuple[str, str]],
+                  length: Optional[int]) -> None: ...
     def write_chunk(self, data: bytes) -> None: ...
     def end_stream(self) -> None: ...
     def abort(self) -> None: ...
@@ -204,6 +206,14 @@ class Request:
         self.answered = True
         self._on_status(self, response.status)
         self.channel.send(response.status, data, response.content_type, self._headers(response.headers))
+
+    def respond_iter(self, status: int, chunks: Any, content_type: str, headers: list[tuple[str, str]],
+                     length: Optional[int]) -> None:
+        """A body streamed from an iterator of bytes (a volume download): Content-Length when known,
+        else chunked; memory stays at one chunk."""
+        self.answered = True
+        self._on_status(self, status)
+        self.channel.send_iter(status, chunks, content_type, self._headers(headers), length)
 
     def fail(self, error: errors.ApiError) -> None:
         self.respond(Response(error.code, error.status(), headers=list(error.headers.items())))
