@@ -55,7 +55,7 @@ def _wait_succeeded(module: KubevirtModule, clone: Dict[str, Any]) -> Dict[str, 
         if err.reason != "Timeout":
             raise
         live = module.client.get(VMCLONE, params["name"], params["namespace"])
-        raise _fail("%s Clone phase %s (%s). Recent events: %s" % (err.msg, phase_of(live) or "Pending",
+        raise _fail("%s Clone phase %s (%s). Recent events: %s" % (err.message, phase_of(live) or "Pending",
                                                                    ready_reason(live) or "no reason",
                                                                    describe_events(_events(module, live))),
                     "Timeout", clone=live)

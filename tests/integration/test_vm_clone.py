@@ -59,3 +59,11 @@ def test_clone_from_a_snapshot(runner, cluster, objects, namespace):
     assert firmware["serial"] == "serial-1"  # the source's was base-serial
     # the snapshot was the user's: the clone keeps it
     assert objects.get("snapshot.kubevirt.io", "virtualmachinesnapshots", namespace, "base-snap") is not None
+
+
+def test_clone_of_a_vm_whose_disk_cannot_be_snapshotted_says_why(runner, cluster, objects, namespace):
+    disk_vm(objects, cluster, namespace, "shared", b"x", storage_class="ocs-storagecluster-cephfs")
+    stuck = runner.run("vm_clone", {"name": "shared-copy", "namespace": namespace, "source": {"name": "shared"},
+                                    "target": "shared-2", "wait": True, "wait_timeout": 3})
+    assert stuck.failed and "Virtual Machine volume rootdisk does not support snapshots" in stuck.msg
+    assert objects.vm(namespace, "shared-2") is None

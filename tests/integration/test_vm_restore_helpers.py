@@ -6,21 +6,25 @@ made through the API, not under test here."""
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 SNAPSHOT_GROUP = "snapshot.kubevirt.io"
 
 
 def disk_vm(objects: Any, cluster: Any, namespace: str, name: str, data: bytes, running: bool = False,
-            labels: Dict[str, str] = None) -> Dict[str, Any]:
-    """A VM booting a blank DataVolume on the default (ceph-rbd, snapshot-capable) class, ``data`` written to it."""
+            labels: Optional[Dict[str, str]] = None, storage_class: Optional[str] = None) -> Dict[str, Any]:
+    """A VM booting a blank DataVolume on the default (ceph-rbd, snapshot-capable) class or ``storage_class``,
+    ``data`` written to it."""
+    storage: Dict[str, Any] = {"resources": {"requests": {"storage": "1Gi"}}}
+    if storage_class:
+        storage["storageClassName"] = storage_class
     body = {
         "apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",
         "metadata": {"name": name, "namespace": namespace, "labels": dict(labels or {})},
         "spec": {
             "runStrategy": "Halted",
             "dataVolumeTemplates": [{"metadata": {"name": name + "-root"}, "spec": {
-                "source": {"blank": {}}, "storage": {"resources": {"requests": {"storage": "1Gi"}}}}}],
+                "source": {"blank": {}}, "storage": storage}}],
             "template": {"spec": {
                 "domain": {"memory": {"guest": "1Gi"}, "firmware": {"serial": name + "-serial"}, "devices": {
                     "disks": [{"name": "rootdisk", "disk": {"bus": "virtio"}}],
