@@ -248,3 +248,16 @@ def test_run_strategy_is_locked_while_a_restore_runs(sim):
     sim.update(VM, "demo", "locked", lambda o: o["metadata"].setdefault("labels", {}).__setitem__("x", "y"))  # others ok
     sim.service.mutate(VM, "demo", "locked", lambda o: o["status"].pop("restoreInProgress"), subresource="status")
     sim.update(VM, "demo", "locked", lambda o: o["spec"].__setitem__("runStrategy", "Always"))  # free again
+
+
+def test_wait_grace_period_waits_then_fails_after_five_minutes(sim):
+    disk_vm(sim, "grace", "Always")
+    snapshot(sim, "grace-1", "grace")
+    restore(sim, "grace-r", "grace-1", "grace")  # default policy; 300 steps are 1.5 s here
+    waiting = sim.wait(lambda: reason(sim.get(VMRESTORE, "grace-r"), "Progressing")[0] == "False"
+                       and sim.get(VMRESTORE, "grace-r"), 20, "waiting")
+    assert reason(waiting, "Progressing")[1].endswith("or the operation will fail after 5m0s")
+    failed = sim.wait(lambda: reason(sim.get(VMRESTORE, "grace-r"), "Failure")[0] == "True"
+                      and sim.get(VMRESTORE, "grace-r"), 20, "failed after the grace period")
+    assert reason(failed, "Failure")[1].startswith("Restore target failed to be ready within 5m0s")
+    assert not failed["status"]["complete"] and sim.get(VMI, "grace") is not None
