@@ -21,6 +21,7 @@ CONTROLLERS = [
     ("vmi", "VirtualMachineInstanceController"),  # VMI phases, launcher pods, interfaces, conditions
     ("migration", "MigrationController"),  # VMIM phases, evacuation on eviction
     ("snapshots", "SnapshotController"),  # VolumeSnapshots, their classes and contents (bytes kept)
+    ("vm_exports", "ExportController"),  # VirtualMachineExports: token, TTL, exporter, links; export server
     ("vm_snapshots", "VMSnapshotController"),  # VirtualMachineSnapshots and their contents
     ("vm_restores", "RestoreController"),  # VirtualMachineRestores: target readiness, claims from snapshots
     ("vm_clones", "CloneController"),     # VirtualMachineClones: temporary snapshot + restore to a new VM
