@@ -106,6 +106,13 @@ _OPENSHIFT_CRDS = [
     ("hco.kubevirt.io", ("v1beta1",), "hyperconvergeds", "HyperConverged", True, ("hco", "hcos"), (), ("status",)),
 ]
 
+# OpenShift add-on operators' CRDs, served on the openshift flavour only (absent on kubernetes: 404).
+_OPENSHIFT_ADDONS = [
+    # medik8s Node Maintenance Operator (config/crd/bases/nodemaintenance.medik8s.io_nodemaintenances.yaml)
+    ("nodemaintenance.medik8s.io", ("v1beta1",), "nodemaintenances", "NodeMaintenance", False, ("nm",), (),
+     ("status",)),
+]
+
 # Group-level, versionless names used by the subresource API (aggregated, served by virt-api).
 SUBRESOURCE_GROUP = "subresources.kubevirt.io"
 
@@ -134,5 +141,7 @@ def build_registry(flavor: str = "openshift") -> Registry:
         for entry in _OPENSHIFT:
             registry.add(_make(entry, custom=entry[0] == "config.openshift.io"))
         for entry in _OPENSHIFT_CRDS:
+            registry.add(_make(entry, custom=True))
+        for entry in _OPENSHIFT_ADDONS:
             registry.add(_make(entry, custom=True))
     return registry

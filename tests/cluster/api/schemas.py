@@ -28,6 +28,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from . import nmo_schema
 from .resources import Registry, ResourceType
 
 Schema = dict[str, Any]
@@ -199,6 +200,8 @@ _HANDWRITTEN: dict[tuple[str, str], Schema] = {
                             "description": "PvcName is the name of the PVC to upload to"}}},
             "status": {"type": "object", "properties": {"token": {"type": "string"}}}},
     },
+    # Node Maintenance Operator (an OpenShift add-on, not in the package): api/v1beta1 types
+    ("nodemaintenance.medik8s.io", "NodeMaintenance"): nmo_schema.NODE_MAINTENANCE,
 }
 
 # additionalPrinterColumns of the real CRDs (KubeVirt crds.go v1.x, CDI, nmstate, Forklift CRDs).
@@ -430,6 +433,7 @@ def _cache_file() -> Path | None:
         return None
     base = Path(where) if where else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "virt-kubevirt"
     digest = hashlib.sha256(sys.version.encode() + Path(__file__).read_bytes())
+    digest.update(Path(nmo_schema.__file__).read_bytes())  # hand-written schemas kept out of this file
     for name in ("__resources-mappings.json.gz", "_definitions.json"):
         stat = (_schema_dir() / name).stat()
         digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns}".encode())

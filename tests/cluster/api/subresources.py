@@ -38,18 +38,23 @@ def evict(cluster: "Cluster", req: Request, namespace: str, name: str) -> Respon
     delete_opts = body.get("deleteOptions") or {}
     dry = list(req.query.get("dryRun", [])) or list(delete_opts.get("dryRun") or [])
     opts = writes.write_options(req, "CreateOptions", dry)
-    pod = cluster.store.get(("", "pods"), namespace, name)
+    evict_pod(cluster.registry, cluster.store, cluster.service, namespace, name, body, req.user or "", opts.dry_run)
+    return Response(201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201})
+
+
+def evict_pod(registry, store, service, namespace: str, name: str, body: dict, user: str, dry_run: bool) -> None:
+    """The eviction REST after decoding: admission (KubeVirt's 429), the pod's budget, the deletion.
+    Controllers that evict (the Node Maintenance Operator's drain) call it as their client would."""
+    delete_opts = body.get("deleteOptions") or {}
+    pod = store.get(("", "pods"), namespace, name)
     if pod is None:
         raise errors.not_found("", "pods", name)
-    cluster.registry.admit(AdmissionRequest(operation="CREATE", gr=("", "pods"), namespace=namespace, name=name,
-                                            user=req.user or "", dry_run=opts.dry_run, subresource="eviction",
-                                            version="v1"), body, pod)
+    registry.admit(AdmissionRequest(operation="CREATE", gr=("", "pods"), namespace=namespace, name=name,
+                                    user=user, dry_run=dry_run, subresource="eviction", version="v1"), body, pod)
     if pod["metadata"].get("deletionTimestamp") is None:
-        disruption.check_eviction(cluster.store, namespace, pod)
-        propagation = delete_opts.get("propagationPolicy")
-        cluster.service.delete(("", "pods"), namespace, name, propagation=propagation, dry_run=opts.dry_run,
-                               preconditions=delete_opts.get("preconditions") or None)
-    return Response(201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201})
+        disruption.check_eviction(store, namespace, pod)
+        service.delete(("", "pods"), namespace, name, propagation=delete_opts.get("propagationPolicy"),
+                       dry_run=dry_run, preconditions=delete_opts.get("preconditions") or None)
 
 
 def custom(cluster: "Cluster", req: Request, group: str, version: str, plural: str, namespace: Optional[str],
