@@ -70,6 +70,7 @@ VIRTUAL_MACHINE_SNAPSHOT_CONTENT = ResourceRef(
 )
 VIRTUAL_MACHINE_RESTORE = ResourceRef("snapshot.kubevirt.io", "v1beta1", "virtualmachinerestores", "VirtualMachineRestore")
 VIRTUAL_MACHINE_CLONE = ResourceRef("clone.kubevirt.io", "v1beta1", "virtualmachineclones", "VirtualMachineClone")
+VIRTUAL_MACHINE_EXPORT = ResourceRef("export.kubevirt.io", "v1beta1", "virtualmachineexports", "VirtualMachineExport")
 # virt-api lifecycle endpoints: PUT .../virtualmachines/NAME/{start,stop,restart,migrate,...}.
 VIRTUAL_MACHINE_SUBRESOURCES = ResourceRef("subresources.kubevirt.io", "v1", "virtualmachines", "VirtualMachine")
 VIRTUAL_MACHINE_INSTANCE_SUBRESOURCES = ResourceRef(
