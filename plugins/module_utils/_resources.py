@@ -107,3 +107,8 @@ NETWORK_ATTACHMENT_DEFINITION = ResourceRef(
 # OpenShift.
 PROJECT = ResourceRef("project.openshift.io", "v1", "projects", "Project", namespaced=False)
 DNS_CONFIG = ResourceRef("config.openshift.io", "v1", "dnses", "DNS", namespaced=False)
+
+# medik8s Node Maintenance Operator (an OpenShift add-on).
+NODE_MAINTENANCE = ResourceRef(
+    "nodemaintenance.medik8s.io", "v1beta1", "nodemaintenances", "NodeMaintenance", namespaced=False
+)
