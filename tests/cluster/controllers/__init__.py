@@ -28,6 +28,7 @@ CONTROLLERS = [
     ("cdi", "DataVolumeController"),      # DataVolumes: import/clone/upload/blank, DataSources
     ("dataimportcron", "DataImportCronController"),  # scheduled imports -> managed DataSource, GC
     ("upload", "UploadProxy"),            # UploadTokenRequests and the upload proxy endpoint
+    ("nmstate", "NmstateController"),     # kubernetes-nmstate: NodeNetworkStates, NNCP -> NNCE rollout
     ("node_maintenance_operator", "NodeMaintenanceController"),  # openshift: NodeMaintenance CRs (medik8s NMO)
 ]
 
