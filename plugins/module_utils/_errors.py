@@ -83,6 +83,8 @@ class KubeApiError(Exception):
         self.request: Optional[str] = None
         # A 410 for an expired list continue token carries one to read the rest (inconsistently).
         self.continue_token: Optional[str] = None
+        # Extra result keys of the failed task (what a module did and saw before it failed).
+        self.result_fields: Dict[str, Any] = {}
 
     @classmethod
     def from_response(
@@ -201,6 +203,8 @@ class KubeApiError(Exception):
             result["causes"] = self.causes
         if self.attempts:
             result["attempts"] = self.attempts
+        for key, value in self.result_fields.items():
+            result.setdefault(key, value)
         return result
 
 
