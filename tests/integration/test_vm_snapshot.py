@@ -116,7 +116,7 @@ def test_online_consistency_from_the_guest_agent_and_a_failed_freeze(runner, nam
         "metadata": {"annotations": {"sim.virt.kubevirt.io/freeze-error": "guest-fsfreeze-freeze timed out"}}})
     defaults = {"namespace": namespace, "wait_timeout": 60}
     tasks = [dict(defaults, name="agent-1", vm="agent"), dict(defaults, name="bare-1", vm="bare"),
-             dict(defaults, name="stuck-1", vm="stuck", failure_deadline="3s")]
+             dict(defaults, name="stuck-1", vm="stuck", failure_deadline="20s")]
     results = run_batch(runner, tasks, module="vm_snapshot")[0]
     agent, bare, stuck = results
     assert not agent.get("failed") and agent["indications"] == ["GuestAgent", "Online"], agent

@@ -137,7 +137,7 @@ def test_volume_without_snapshot_class_is_excluded(sim):
 
 
 def test_missing_source_waits_then_fails_at_the_deadline(sim):
-    snapshot(sim, "ghost-1", "ghost", failureDeadline="3s")
+    snapshot(sim, "ghost-1", "ghost", failureDeadline="60s")
     snap = sim.wait(lambda: (s := sim.get(VMSNAPSHOT, "ghost-1")) and s.get("status") and s)
     assert snap["status"]["phase"] == "InProgress"
     assert conditions(snap)["Progressing"] == ("False", "Source does not exist")
@@ -152,7 +152,7 @@ def test_failed_freeze_is_retried_and_marked_quiesce_failed(sim):
              10, "agent connected")
     sim.update(VMI, "demo", "frz", lambda o: o["metadata"].setdefault("annotations", {}).__setitem__(
         "sim.virt.kubevirt.io/freeze-error", "guest-fsfreeze-freeze timed out"))
-    snapshot(sim, "frz-1", "frz", failureDeadline="20s")
+    snapshot(sim, "frz-1", "frz", failureDeadline="10m")
     snap = sim.wait(lambda: "QuiesceFailed" in ((sim.get(VMSNAPSHOT, "frz-1").get("status") or {}).get(
         "indications") or []) and sim.get(VMSNAPSHOT, "frz-1"), 20, "QuiesceFailed")
     assert snap["status"]["error"]["message"] == "Failed freezing vm frz: guest-fsfreeze-freeze timed out"
