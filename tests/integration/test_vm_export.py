@@ -12,10 +12,11 @@ import base64
 import gzip
 import hashlib
 import os
-import time
 from typing import Any, Dict, Optional
 
 import pytest
+
+from .test_vm_disk_helpers import run_batch
 
 EXPORT = ("export.kubevirt.io", "v1beta1", "virtualmachineexports")
 MIB = 1024 * 1024
@@ -91,26 +92,24 @@ def test_pvc_export_download_resume_gzip_idempotent_token_hidden(runner, namespa
     assert not again.failed and not again.changed and again.writes == [], again
     assert again.result["download"]["changed"] is False and again.result["download"]["sha256"] == download["sha256"]
 
-    # an interrupted download left 1 MiB in the .part file: the next run asks for the rest only
-    resumed_dest = tmp_path / "resumed.img"
+    # an interrupted download left 1 MiB in the .part file: the next run asks for the rest only; then a gzip
+    # download removes the export, and its re-run (dest present) sends no request at all
+    resumed_dest, packed = tmp_path / "resumed.img", tmp_path / "disk.img.gz"
     (tmp_path / "resumed.img.part").write_bytes(image[:MIB])
-    resumed = runner.run("vm_export", dict(args, download={"dest": str(resumed_dest)}))
-    assert not resumed.failed and resumed.changed and resumed.writes == [], resumed
-    assert resumed.result["download"]["resumed_from"] == MIB
-    assert resumed.result["download"]["transferred"] == len(image) - MIB
-    assert resumed.result["download"]["sha256"] == hashlib.sha256(image).hexdigest()
+    zipped_args = dict(args, download={"dest": str(packed), "format": "gzip"}, delete_after=True)
+    (resumed, zipped, rerun), requests = run_batch(
+        runner, [dict(args, download={"dest": str(resumed_dest)}), zipped_args, zipped_args], module="vm_export")
+    assert not resumed.get("failed") and resumed["changed"], resumed
+    assert resumed["download"]["resumed_from"] == MIB and resumed["download"]["transferred"] == len(image) - MIB
+    assert resumed["download"]["sha256"] == hashlib.sha256(image).hexdigest()
     assert resumed_dest.read_bytes() == image and not (tmp_path / "resumed.img.part").exists()
-
-    packed = tmp_path / "disk.img.gz"
-    zipped = runner.run("vm_export", dict(args, download={"dest": str(packed), "format": "gzip"}, delete_after=True))
-    assert not zipped.failed and zipped.changed and zipped.result["deleted"] is True, zipped
+    assert not zipped.get("failed") and zipped["changed"] and zipped["deleted"] is True, zipped
     assert gzip.decompress(packed.read_bytes()) == image
-    assert zipped.result["download"]["sha256"] == hashlib.sha256(packed.read_bytes()).hexdigest()
+    assert zipped["download"]["sha256"] == hashlib.sha256(packed.read_bytes()).hexdigest()
+    assert not rerun.get("failed") and not rerun["changed"] and rerun["method"] == "none", rerun
+    assert [(r["method"], r["path"].rsplit("/", 1)[-1]) for r in requests if r["write"] and not r["dry_run"]] == \
+        [("DELETE", "disk-export")]
     objects.wait("export deleted", lambda: _export(objects, namespace, "disk-export") is None)
-    assert token not in zipped.output
-
-    rerun = runner.run("vm_export", dict(args, download={"dest": str(packed), "format": "gzip"}, delete_after=True))
-    assert not rerun.failed and not rerun.changed and rerun.requests == [], rerun
 
 
 def test_running_vm_refused_stopped_vm_and_snapshot_exported(runner, namespace, objects, tmp_path, image):
@@ -148,7 +147,6 @@ def test_running_vm_refused_stopped_vm_and_snapshot_exported(runner, namespace, 
         {"name": "snap-export", "namespace": namespace, "source": {"kind": "VirtualMachineSnapshot", "name": "db-snap"},
          "download": {"dest": str(tmp_path / "snap.img"), "volume": "db-data"}},
     ]
-    from .test_vm_disk_helpers import run_batch  # pylint: disable=import-outside-toplevel
     (vm_run, snap_run), _ = run_batch(runner, tasks, module="vm_export")
     assert not vm_run.get("failed") and vm_run["changed"] and vm_run["token_secret"] == "db-export-export-token", vm_run
     assert vm_run["token_secret_change"] == "created" and _token(objects, namespace, "db-export-export-token") == own_token
@@ -165,14 +163,12 @@ def test_running_vm_refused_stopped_vm_and_snapshot_exported(runner, namespace, 
     assert "another-token-0123456789" not in wrong.output
 
 
-def test_ttl_expiry_deletes_the_export(runner, namespace, objects, tmp_path):
+def test_ttl_expiry_deletes_the_export(runner, namespace, objects):
     objects.create_pvc(namespace, "scratch")
-    made = runner.run("vm_export", {"name": "short", "namespace": namespace, "ttl_duration": "3s",
-                                    "source": {"kind": "PersistentVolumeClaim", "name": "scratch"}})
-    assert not made.failed and made.result["ready"], made
-    started = time.monotonic()
+    source = {"kind": "PersistentVolumeClaim", "name": "scratch"}
+    (made, bad), _ = run_batch(runner, [{"name": "short", "namespace": namespace, "ttl_duration": "3s", "source": source},
+                                        {"name": "short", "namespace": namespace, "ttl_duration": "soon",
+                                         "source": source}], module="vm_export")
+    assert not made.get("failed") and made["ready"] and made["ttl_expiration_time"], made
+    assert bad.get("failed") and bad["msg"].startswith("ttl_duration: must be a positive duration"), bad
     objects.wait("export expired", lambda: _export(objects, namespace, "short") is None, timeout=15)
-    assert time.monotonic() - started < 10
-    bad = runner.run("vm_export", {"name": "short", "namespace": namespace, "ttl_duration": "soon",
-                                   "source": {"kind": "PersistentVolumeClaim", "name": "scratch"}})
-    assert bad.failed and bad.requests == [] and bad.msg.startswith("ttl_duration: must be a positive duration"), bad
