@@ -121,4 +121,3 @@ def absent(module: Any) -> Dict[str, Any]:
 def run(module: Any, validate: Any) -> Dict[str, Any]:
     validate(module.params)  # every option checked before any request
     return present(module) if module.params["state"] == "present" else absent(module)
-

@@ -11,8 +11,8 @@ module: node_network_policy
 short_description: Manage kubernetes-nmstate NodeNetworkConfigurationPolicies (host networking per node)
 version_added: 0.1.0
 description:
-  - Create, update and remove cluster-scoped C(NodeNetworkConfigurationPolicy) objects (C(nmstate.io/v1)):
-    bonds, Linux bridges, VLANs, OVS bridges, OVN bridge-mappings (localnet), addresses, routes and DNS
+  - Create, update and remove cluster-scoped C(NodeNetworkConfigurationPolicy) objects (C(nmstate.io/v1)),
+    that is bonds, Linux bridges, VLANs, OVS bridges, OVN bridge-mappings (localnet), addresses, routes and DNS
     configured on every node O(node_selector) matches, by the nmstate handler of each node.
   - The desired state is built from the structured options (O(interfaces), O(routes), O(dns),
     O(bridge_mappings)), merged over a raw O(desired_state) for anything else; see O(desired_state).
@@ -75,7 +75,7 @@ options:
     description:
       - nmpolicy capture expressions (C(spec.capture)), name to expression, resolved against each node's
         NodeNetworkState, for example V(routes.running.destination=="0.0.0.0/0"); the desired state refers to
-        them as C({{ capture.NAME.PATH }}) (write them in a raw string or with C(!unsafe) so Ansible does not template them).
+        them as C({{ capture.NAME.PATH }}) (wrap them in C({% raw %}...{% endraw %}) or mark them C(!unsafe) so Ansible does not template them).
       - nmstate refuses to change the captures of an existing policy.
     type: dict
   interfaces:
@@ -344,7 +344,7 @@ EXAMPLES = r"""
       nic: interfaces.name==capture.gw.routes.running.0.next-hop-interface
     desired_state:
       interfaces:
-        - name: !unsafe "{{ capture.nic.interfaces.0.name }}"
+        - name: "{% raw %}{{ capture.nic.interfaces.0.name }}{% endraw %}"
           mtu: 9000
 
 - name: Remove the bridge from the nodes, then the policy
