@@ -25,6 +25,7 @@ from .api.objects import now_rfc3339
 from .controllers import launcher
 from .controllers.guestos import guest_os_info
 from .controllers.keys import NAMESPACE, NODE, POD, SERVICE, VM, VMI
+from .controllers.nmstate import ensure_node_network_state
 from .controllers.nodes import build_node, node_name, pod_ip
 from .controllers.virt import vmi_from_vm
 from .controllers.virtapi import default_vm, default_vmi
@@ -79,6 +80,8 @@ def _ensure_nodes(service: Any, options: dict, running: int) -> list[dict]:
         index += 1
         if store.get(NODE, None, node_name(index)) is None:
             service.create(NODE, build_node(index, options), keep_status=True)
+    for node in store.list(NODE)[0]:  # kubernetes-nmstate's handler reports each node's network state
+        ensure_node_network_state(service, node)
     return [n for n in store.list(NODE)[0] if not n.get("spec", {}).get("unschedulable")]
 
 

@@ -111,6 +111,39 @@ def _vap_denied(name: str, message: str, reason: str) -> errors.ApiError:
                            f"ValidatingAdmissionPolicy '{VAP}' with binding '{VAP}-binding' denied request: {message}")
 
 
+def node_index(node: dict, fallback: int = 1) -> int:
+    digits = re.findall(r"\d+", node["metadata"]["name"])
+    return int(digits[-1]) if digits else fallback
+
+
+def ensure_node_network_state(service, node: dict) -> None:
+    """The handler's NodeNetworkState of ``node`` (also written by the seeder, in converged state)."""
+    name = node["metadata"]["name"]
+    if service.store.get(NNS, None, name) is not None:
+        return
+    address = next((a["address"] for a in (node.get("status") or {}).get("addresses") or []
+                    if a.get("type") == "InternalIP"), "192.168.66.100")
+    stamp = now_rfc3339()
+    conditions: list = []
+    set_condition(conditions, "Available", "True", "SuccessfullyConfigured", "successfully reconciled")
+    set_condition(conditions, "Failing", "False", "SuccessfullyConfigured")
+    state = {
+        "apiVersion": "nmstate.io/v1beta1", "kind": "NodeNetworkState",
+        "metadata": {"name": name, "labels": {NODE_LABEL: name}, "ownerReferences": [{
+            "apiVersion": "v1", "kind": "Node", "name": name, "uid": node["metadata"].get("uid", "")}]},
+        "status": {"currentState": hoststate.initial_state(node_index(node), address),
+                   "lastSuccessfulUpdateTime": stamp, "conditions": conditions,
+                   "handlerNmstateVersion": hoststate.NMSTATE_VERSION,
+                   "hostNetworkManagerVersion": hoststate.NM_VERSION,
+                   "handlerNetworkManagerVersion": hoststate.NM_VERSION},
+    }
+    try:
+        service.create(NNS, state, keep_status=True)
+    except errors.ApiError as exc:
+        if exc.reason != "AlreadyExists":  # the seeder and the handler may both write it first
+            raise
+
+
 class NmstateController(Controller):
     name = "nmstate"
     watches = (NNCP,)
@@ -186,29 +219,11 @@ class NmstateController(Controller):
     # -- NodeNetworkState ---------------------------------------------------------------------------
     @staticmethod
     def _node_index(node: dict, fallback: int = 1) -> int:
-        digits = re.findall(r"\d+", node["metadata"]["name"])
-        return int(digits[-1]) if digits else fallback
+        return node_index(node, fallback)
 
-    def _ensure_state(self, rt: Runtime, node: dict) -> None:
-        name = node["metadata"]["name"]
-        if rt.store.get(NNS, None, name) is not None:
-            return
-        address = next((a["address"] for a in (node.get("status") or {}).get("addresses") or []
-                        if a.get("type") == "InternalIP"), "192.168.66.100")
-        stamp = now_rfc3339()
-        conditions: list = []
-        set_condition(conditions, "Available", "True", "SuccessfullyConfigured", "successfully reconciled")
-        set_condition(conditions, "Failing", "False", "SuccessfullyConfigured")
-        rt.service.create(NNS, {
-            "apiVersion": "nmstate.io/v1beta1", "kind": "NodeNetworkState",
-            "metadata": {"name": name, "labels": {NODE_LABEL: name}, "ownerReferences": [{
-                "apiVersion": "v1", "kind": "Node", "name": name, "uid": node["metadata"].get("uid", "")}]},
-            "status": {"currentState": hoststate.initial_state(self._node_index(node), address),
-                       "lastSuccessfulUpdateTime": stamp, "conditions": conditions,
-                       "handlerNmstateVersion": hoststate.NMSTATE_VERSION,
-                       "hostNetworkManagerVersion": hoststate.NM_VERSION,
-                       "handlerNetworkManagerVersion": hoststate.NM_VERSION},
-        }, keep_status=True)
+    @staticmethod
+    def _ensure_state(rt: Runtime, node: dict) -> None:
+        ensure_node_network_state(rt.service, node)
 
     # -- policy rollout -----------------------------------------------------------------------------
     def _step(self, rt: Runtime, policy: dict) -> bool:
