@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any, Dict, Mapping, Optional
 
-from ansible_collections.virt.kubevirt.plugins.module_utils._apply import ensure_applied
+from ansible_collections.virt.kubevirt.plugins.module_utils._apply import ApplyOutcome, ensure_applied
 from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
 from ansible_collections.virt.kubevirt.plugins.module_utils._nncp_spec import NNCP, build_policy, removal_state
 from ansible_collections.virt.kubevirt.plugins.module_utils._nncp_status import (
     current,
     enactment_summary,
     enactments,
+    generation,
     failure_message,
     progress_summary,
     unmatched_nodes,
@@ -33,14 +34,22 @@ def _summary(policy: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
             "unavailable_node_count": status.get("unavailableNodeCount", 0), "verdict": verdict(policy)}
 
 
-def wait_rollout(module: Any, name: str) -> Dict[str, Any]:
+def wait_rollout(module: Any, name: str, outcome: Optional[ApplyOutcome] = None) -> Dict[str, Any]:
     """Wait until the policy settles for its current generation (Available, Degraded or matching no
-    node); fail with the per-node report when it is Degraded. Returns result fields."""
+    node); fail with the per-node report when it is Degraded. Returns result fields.
+    ``outcome``: our write of the policy; the watch starts from its resourceVersion, so every rollout
+    step after the write is seen (a fresh read could come after the rollout)."""
     client = module.client
     seen: Dict[str, Any] = {}
+    written = outcome.after if outcome is not None else None
+    # A new generation we wrote still carries the last one's conditions until the handler answers.
+    stale = written is not None and generation(written) != generation(outcome.before)
+    stale_version = (written or {}).get("metadata", {}).get("resourceVersion") if stale else None
 
     def settled(policy: Optional[Mapping[str, Any]]) -> bool:
         if policy is None or verdict(policy) == "Progressing":
+            return False
+        if stale_version is not None and policy["metadata"].get("resourceVersion") == stale_version:
             return False
         items = enactments(client, name)  # only once the conditions look final: are they of this spec?
         if not current(policy, items):
@@ -49,7 +58,8 @@ def wait_rollout(module: Any, name: str) -> Dict[str, Any]:
         return True
 
     policy = module.waiter().wait(NNCP, name, None, settled, module.params["wait_timeout"],
-                                  "Available (every matching node configured)", summary=progress_summary)
+                                  "Available (every matching node configured)", summary=progress_summary,
+                                  initial=written if written is not None else False)
     items = seen.get("items") or []
     fields: Dict[str, Any] = {"policy": _summary(policy), "enactments": [enactment_summary(e) for e in items]}
     state = verdict(policy)
@@ -81,7 +91,7 @@ def present(module: Any) -> Dict[str, Any]:
         module.add_diff(result, outcome.before, outcome.after)
     if params["wait"] and not module.check_mode:
         try:
-            result.update(wait_rollout(module, params["name"]))
+            result.update(wait_rollout(module, params["name"], outcome))
         except KubeApiError as err:
             raise _fail_with(result, err) from None
     return result
@@ -100,6 +110,7 @@ def absent(module: Any) -> Dict[str, Any]:
     if params["removal"] == "revert":
         spec = dict(live.get("spec") or {})
         undo = removal_state(spec.get("desiredState") or {})
+        outcome = None
         if undo and undo != spec.get("desiredState"):
             body = {"apiVersion": NNCP.api_version, "kind": NNCP.kind, "metadata": {"name": name},
                     "spec": dict(spec, desiredState=undo)}
@@ -107,7 +118,7 @@ def absent(module: Any) -> Dict[str, Any]:
             result.update(changed=outcome.changed, method="revert")
         if not module.check_mode:
             try:
-                result.update(wait_rollout(module, name))
+                result.update(wait_rollout(module, name, outcome))
             except KubeApiError as err:
                 raise _fail_with(result, err, "Reverting before delete (the policy was kept): ") from None
     client.delete(NNCP, name)
