@@ -156,9 +156,9 @@ class Downloader:
                             self._observe("%d%% of %s" % (step * 100 // PROGRESS_STEPS, _size(total)))
             except urllib3.exceptions.HTTPError as exc:
                 handle.flush()
+                where = response.geturl() or "the volume"
                 raise KubeApiError("download: the transfer of %s broke after %d bytes: %s; the bytes are kept in %s "
-                                   "and the next run resumes from there" % (response.geturl() or "the volume",
-                                                                           offset + written, exc, part),
+                                   "and the next run resumes from there" % (where, offset + written, exc, part),
                                    reason="DownloadInterrupted") from None
         return written
 

@@ -132,9 +132,9 @@ def spec_mismatches(live: Mapping[str, Any], wanted: Mapping[str, Any]) -> List[
     have, want = live.get("spec") or {}, wanted["spec"]
     problems = []
     for field in ("kind", "name"):
-        if (have.get("source") or {}).get(field) != want["source"][field]:
-            problems.append("spec.source.%s is %r, not %r" % (field, (have.get("source") or {}).get(field),
-                                                                want["source"][field]))
+        current = (have.get("source") or {}).get(field)
+        if current != want["source"][field]:
+            problems.append("spec.source.%s is %r, not %r" % (field, current, want["source"][field]))
     if want.get("tokenSecretRef") and have.get("tokenSecretRef") != want["tokenSecretRef"]:
         problems.append("spec.tokenSecretRef is %r, not %r" % (have.get("tokenSecretRef"), want["tokenSecretRef"]))
     have_ttl = duration_seconds(have.get("ttlDuration") or DEFAULT_TTL)

@@ -21,7 +21,7 @@ READY_DESCRIPTION = "phase Ready (the exporter serving the volumes)"
 
 
 def export_ready(export: Optional[Mapping[str, Any]]) -> bool:
-    return status_of(export).get("phase") == "Ready" and bool((status_of(export).get("links") or {}))
+    return status_of(export).get("phase") == "Ready" and bool(status_of(export).get("links"))
 
 
 def export_stuck(export: Optional[Mapping[str, Any]]) -> bool:

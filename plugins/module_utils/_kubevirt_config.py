@@ -104,7 +104,7 @@ def config_patch(params: Mapping[str, Any], kubevirt: Mapping[str, Any]) -> Dict
     if rollout is not None and rollout != get_path(kubevirt, ROLLOUT_PATH):
         patch.setdefault("spec", {}).setdefault("configuration", {})["vmRolloutStrategy"] = rollout
     workload = section_patch(WORKLOAD_FIELDS, params.get("workload_update_strategy") or {},
-                              get_path(kubevirt, WORKLOAD_PATH) or {})
+                             get_path(kubevirt, WORKLOAD_PATH) or {})
     if workload:
         patch.setdefault("spec", {})["workloadUpdateStrategy"] = workload
     return patch

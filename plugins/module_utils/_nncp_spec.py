@@ -228,7 +228,7 @@ def _bridge_port(port: Mapping[str, Any], kind: str) -> Dict[str, Any]:
             vlan["tag"] = port["vlan_tag"]
         trunks = []
         for entry in port.get("trunk") or []:
-            low, _, high = str(entry).partition("-")
+            low, _sep, high = str(entry).partition("-")
             trunks.append({"id-range": {"min": int(low), "max": int(high)}} if high else {"id": int(low)})
         if trunks:
             vlan["trunk-tags"] = trunks

@@ -14,10 +14,10 @@ description:
   - Creates a C(VirtualMachineExport) (C(export.kubevirt.io/v1beta1)) of a stopped VirtualMachine, a
     C(VirtualMachineSnapshot) or a PersistentVolumeClaim, waits until KubeVirt's exporter serves it
     (phase C(Ready)), showing its state live, and returns its links and manifest URLs.
-  - A running VM cannot be exported (KubeVirt keeps the export C(Pending) with reason C(InUse)): the
+  - A running VM cannot be exported (KubeVirt keeps the export C(Pending) with reason C(InUse)), so the
     task fails before any write and says to stop the VM or to export a snapshot of it. A wait also
     ends at once on the other reasons only the user can clear (a claim in use, a missing source).
-  - The export is idempotent by name. Its spec is not changed in place: an export with another
+  - The export is idempotent by name. Its spec is not changed in place, so an export with another
     source, token Secret or TTL under O(name) fails the task.
   - The token is the only credential of the export. Without O(token) and O(token_secret), KubeVirt
     generates it into the Secret C(export-token-<name>); with O(token) the module stores it in
@@ -222,8 +222,10 @@ progress:
       description: What was observed.
       type: str
   sample:
-    - {time: "2026-12-03T10:02:11Z", elapsed: 0.2, subject: VirtualMachineExport prod/db-export, state: "Pending, Ready=False PodPending"}
-    - {time: "2026-12-03T10:02:12Z", elapsed: 1.1, subject: VirtualMachineExport prod/db-export, state: "Ready, Ready=True PodReady"}
+    - {time: "2026-12-03T10:02:11Z", elapsed: 0.2, subject: VirtualMachineExport prod/db-export,
+       state: "Pending, Ready=False PodPending"}
+    - {time: "2026-12-03T10:02:12Z", elapsed: 1.1, subject: VirtualMachineExport prod/db-export,
+       state: "Ready, Ready=True PodReady"}
     - {time: "2026-12-03T10:02:40Z", elapsed: 29.1, subject: volume db-data, state: "100% of 10.0 GiB"}
 export:
   description: The VirtualMachineExport (in check mode as it would be created; empty when absent).
@@ -267,7 +269,7 @@ manifests:
   returned: always
   type: dict
   sample:
-    all: https://virt-exportproxy-openshift-cnv.apps.example.com/api/export.kubevirt.io/v1beta1/namespaces/prod/virtualmachineexports/db-export/external/manifests/all
+    all: https://proxy.apps.example.com/api/export.kubevirt.io/v1beta1/namespaces/prod/virtualmachineexports/db-export/external/manifests/all
 download:
   description: The download of O(download).
   returned: when download is given

@@ -12,6 +12,8 @@ from typing import Any, Dict, Optional
 
 from kubernetes import client as k8s
 
+from .test_vm_disk_helpers import run_batch
+
 GROUP, VERSION, PLURAL = "k8s.cni.cncf.io", "v1", "network-attachment-definitions"
 IMAGE = "quay.io/containerdisks/fedora:41"
 
@@ -79,9 +81,10 @@ def test_each_type_renders_what_its_plugin_reads(runner, cluster, namespace):
           "ipam": {"type": "host-local", "subnet": "10.9.0.0/24", "routes": [{"dst": "0.0.0.0/0", "gw": "10.9.0.1"}]}},
          "plain", None),
     ]
-    for extra, expected, name, resource in cases:
-        run = runner.run("network_attachment", dict({"name": name, "namespace": namespace}, **extra))
-        assert not run.failed and run.changed, run
+    results, _requests = run_batch(runner, [dict({"name": c[2], "namespace": namespace}, **c[0]) for c in cases],
+                           module="network_attachment")
+    for (extra, expected, name, resource), run in zip(cases, results):
+        assert not run.get("failed") and run["changed"], run
         stored = _config(cluster, namespace, name)
         assert stored["cniVersion"] == "0.3.1" and stored["name"] == name, stored
         assert {k: stored.get(k) for k in expected} == expected, (name, stored)
@@ -124,8 +127,8 @@ def test_bad_input_fails_before_any_request(runner, namespace):
         ({"type": "layer2", "subnets": ["10.1.0.0/24"], "exclude_subnets": ["10.2.0.0/28"]}, "exclude_subnets[0]"),
         ({"type": "localnet", "ipam": {"type": "dhcp"}}, "ipam"),
         ({"type": "sriov"}, "resource_name"),
-        ({"type": "linux-bridge", "bridge": "br1", "ipam": {"type": "whereabouts", "range": "10.0.0.0/24",
-                                                           "range_start": "10.0.1.5"}}, "ipam.range_start"),
+        ({"type": "linux-bridge", "bridge": "br1",
+          "ipam": {"type": "whereabouts", "range": "10.0.0.0/24", "range_start": "10.0.1.5"}}, "ipam.range_start"),
         ({"type": "linux-bridge", "bridge": "br1", "ipam": {"type": "static"}}, "ipam.addresses"),
         ({"config": "{not json"}, "config"),
         ({"config": {"cniVersion": "0.3.1", "type": "ovn-k8s-cni-overlay", "topology": "layer2",
@@ -135,22 +138,28 @@ def test_bad_input_fails_before_any_request(runner, namespace):
         ({"type": "linux-bridge", "bridge": "br1", "config": {"type": "bridge"}}, "type"),
         ({}, "type"),
     ]
-    for extra, option in cases:
-        run = runner.run("network_attachment", dict(base, **extra))
-        assert run.failed and run.msg.startswith(option + ":") and "\n" not in run.msg, (extra, run.msg)
-        assert run.requests == [], (extra, run)
+    results, requests = run_batch(runner, [dict(base, **case[0]) for case in cases], module="network_attachment")
+    for (extra, option), run in zip(cases, results):
+        assert run.get("failed") and run["msg"].startswith(option + ":") and "\n" not in run["msg"], (extra, run)
+    assert requests == []
 
 
 def test_removal_refused_while_a_vm_attaches(runner, cluster, namespace):
     assert not runner.run("network_attachment", {"name": "data", "namespace": namespace, "type": "linux-bridge",
                                                  "bridge": "br1"}).failed
-    vm = runner.run("vm", {"name": "db", "namespace": namespace, "run_strategy": "Halted", "memory": "512Mi",
-                           "disks": [{"name": "root", "container_disk": IMAGE}],
-                           "networks": [{"name": "default"}, {"name": "data", "network_name": "data"}]})
-    assert not vm.failed, vm
+    # A stopped VM in another namespace naming it as <namespace>/<name>: still a user.
+    other = "%s-other" % namespace[:50]
+    k8s.CoreV1Api(cluster.api_client()).create_namespace({"metadata": {"name": other}})
+    k8s.CustomObjectsApi(cluster.api_client()).create_namespaced_custom_object("kubevirt.io", "v1", other, "virtualmachines", {
+        "apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", "metadata": {"name": "db", "namespace": other},
+        "spec": {"runStrategy": "Halted", "template": {"spec": {
+            "domain": {"devices": {"interfaces": [{"name": "data", "bridge": {}}]},
+                       "resources": {"requests": {"memory": "512Mi"}}},
+            "networks": [{"name": "data", "multus": {"networkName": "%s/data" % namespace}}],
+            "volumes": [{"name": "root", "containerDisk": {"image": IMAGE}}]}}}})
     gone = {"name": "data", "namespace": namespace, "state": "absent"}
     refused = runner.run("network_attachment", gone)
-    assert refused.failed and refused.msg.startswith("force:") and "%s/db" % namespace in refused.msg, refused
+    assert refused.failed and refused.msg.startswith("force:") and "%s/db" % other in refused.msg, refused
     assert refused.writes == [] and _nad(cluster, namespace, "data") is not None
     lists = [r for r in refused.requests if r["verb"] == "list"]
     assert [r["path"] for r in lists] == ["/apis/kubevirt.io/v1/virtualmachines"], refused
@@ -158,10 +167,10 @@ def test_removal_refused_while_a_vm_attaches(runner, cluster, namespace):
     check = runner.run("network_attachment", dict(gone, force=True), check=True)
     assert check.changed and [w for w in check.writes if not w["dry_run"]] == [], check
     forced = runner.run("network_attachment", dict(gone, force=True), diff=True)
-    assert forced.changed and forced.result["used_by"] == ["%s/db" % namespace], forced
+    assert forced.changed and forced.result["used_by"] == ["%s/db" % other], forced
     assert forced.result["diff"]["before"]["metadata"]["name"] == "data"
     assert _nad(cluster, namespace, "data") is None
-    assert not runner.run("network_attachment", gone).changed
+    k8s.CoreV1Api(cluster.api_client()).delete_namespace(other)
 
 
 def test_vm_on_a_missing_nad_times_out_naming_it(runner, namespace):

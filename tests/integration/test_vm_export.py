@@ -147,7 +147,7 @@ def test_running_vm_refused_stopped_vm_and_snapshot_exported(runner, namespace, 
         {"name": "snap-export", "namespace": namespace, "source": {"kind": "VirtualMachineSnapshot", "name": "db-snap"},
          "download": {"dest": str(tmp_path / "snap.img"), "volume": "db-data"}},
     ]
-    (vm_run, snap_run), _ = run_batch(runner, tasks, module="vm_export")
+    (vm_run, snap_run), _requests = run_batch(runner, tasks, module="vm_export")
     assert not vm_run.get("failed") and vm_run["changed"] and vm_run["token_secret"] == "db-export-export-token", vm_run
     assert vm_run["token_secret_change"] == "created" and _token(objects, namespace, "db-export-export-token") == own_token
     assert set(vm_run["manifests"]) == {"all", "auth-header-secret"}
@@ -166,9 +166,9 @@ def test_running_vm_refused_stopped_vm_and_snapshot_exported(runner, namespace, 
 def test_ttl_expiry_deletes_the_export(runner, namespace, objects):
     objects.create_pvc(namespace, "scratch")
     source = {"kind": "PersistentVolumeClaim", "name": "scratch"}
-    (made, bad), _ = run_batch(runner, [{"name": "short", "namespace": namespace, "ttl_duration": "3s", "source": source},
-                                        {"name": "short", "namespace": namespace, "ttl_duration": "soon",
-                                         "source": source}], module="vm_export")
+    tasks = [{"name": "short", "namespace": namespace, "ttl_duration": "3s", "source": source},
+             {"name": "short", "namespace": namespace, "ttl_duration": "soon", "source": source}]
+    (made, bad), _requests = run_batch(runner, tasks, module="vm_export")
     assert not made.get("failed") and made["ready"] and made["ttl_expiration_time"], made
     assert bad.get("failed") and bad["msg"].startswith("ttl_duration: must be a positive duration"), bad
     objects.wait("export expired", lambda: _export(objects, namespace, "short") is None, timeout=15)
