@@ -17,13 +17,13 @@ import os
 import shlex
 import shutil
 import signal
-import subprocess
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.virt.kubevirt.plugins.module_utils._hostnet_state import HostNetError
 
 ROLLED_BACK = "rolled-back"
+Runner = Callable[[Sequence[str]], Tuple[int, str, str]]
 
 
 def directory(state_dir: str, bridge: str) -> str:
@@ -54,7 +54,7 @@ def _script(path: str, files: Dict[str, Optional[str]], reload_commands: List[Li
     return "\n".join(lines) + "\n"
 
 
-def arm(path: str, rollback_lines: List[str], files: Dict[str, Optional[str]],
+def arm(run: Runner, path: str, rollback_lines: List[str], files: Dict[str, Optional[str]],
         reload_commands: List[List[str]], timeout: int) -> Dict[str, Any]:
     """Write the rollback and start its timer. ``files``: target path -> its content before (None: absent)."""
     earlier = pending(path)
@@ -70,13 +70,16 @@ def arm(path: str, rollback_lines: List[str], files: Dict[str, Optional[str]],
             shutil.copy2(target, os.path.join(path, "files", str(index)))
     with open(os.path.join(path, "rollback.sh"), "w") as handle:
         handle.write(_script(path, files, reload_commands))
-    command = "sleep %d; exec sh %s > %s 2>&1" % (timeout, shlex.quote(os.path.join(path, "rollback.sh")),
-                                                   shlex.quote(os.path.join(path, "rollback.log")))
-    with open(os.devnull, "r+b") as null:
-        timer = subprocess.Popen(["sh", "-c", command], stdin=null, stdout=null, stderr=null,
-                                 start_new_session=True, close_fds=True)
+    script, log = shlex.quote(os.path.join(path, "rollback.sh")), shlex.quote(os.path.join(path, "rollback.log"))
+    timer = "sleep %d; exec sh %s > %s 2>&1" % (timeout, script, log)
+    # setsid: the timer leads its own session, so neither the end of this task's SSH connection nor
+    # Ansible's cleanup of the module's process stops it; its pid is its process group.
+    rc, out, err = run(["sh", "-c", "setsid sh -c %s </dev/null >/dev/null 2>&1 & echo $!" % shlex.quote(timer)])
+    if rc != 0 or not out.strip().isdigit():
+        shutil.rmtree(path, ignore_errors=True)
+        raise HostNetError("checkpoint: could not start the rollback timer (rc %d): %s" % (rc, (err or out).strip()))
     now = time.time()
-    data = {"path": path, "pid": timer.pid, "timeout": timeout, "armed_at": now, "expires_at": now + timeout}
+    data = {"path": path, "pid": int(out.strip()), "timeout": timeout, "armed_at": now, "expires_at": now + timeout}
     with open(os.path.join(path, "checkpoint.json"), "w") as handle:
         json.dump(data, handle)
     return data
@@ -106,7 +109,7 @@ def commit(path: str) -> bool:
     return True
 
 
-def roll_back(path: str) -> Optional[str]:
+def roll_back(run: Runner, path: str) -> Optional[str]:
     """Undo the change now; returns the script's output, or None when no checkpoint was pending."""
     data = pending(path)
     if data is None:
@@ -115,7 +118,6 @@ def roll_back(path: str) -> Optional[str]:
     if data["rolled_back"]:
         shutil.rmtree(path, ignore_errors=True)
         return "already rolled back by the checkpoint's timer"
-    result = subprocess.run(["sh", os.path.join(path, "rollback.sh")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            check=False)
+    _rc, out, err = run(["sh", os.path.join(path, "rollback.sh")])
     shutil.rmtree(path, ignore_errors=True)
-    return result.stdout.decode("utf-8", "replace")
+    return out + err

@@ -48,8 +48,8 @@ def networkd_files(wanted: Wanted, addressing: Addressing) -> Dict[str, str]:
     files: Dict[str, str] = {}
     base = "05-%s%s" % (PREFIX, wanted.name)
     netdev = [("Name", wanted.name), ("Kind", "bridge")] + ([("MTUBytes", wanted.mtu)] if wanted.mtu else [])
-    files[base + ".netdev"] = _ini(wanted.name, [("NetDev", netdev),
-                                    ("Bridge", [("STP", _yes(wanted.stp))] + ([("VLANFiltering", "yes")] if wanted.vlans else []))])
+    bridge = [("STP", _yes(wanted.stp))] + ([("VLANFiltering", "yes")] if wanted.vlans else [])
+    files[base + ".netdev"] = _ini(wanted.name, [("NetDev", netdev), ("Bridge", bridge)])
     network = [("Address", a) for a in addressing.addresses] + [("Gateway", g) for g in addressing.gateways]
     if addressing.dhcp:
         network.append(("DHCP", "ipv4"))
@@ -59,8 +59,8 @@ def networkd_files(wanted: Wanted, addressing: Addressing) -> Dict[str, str]:
     files[base + ".network"] = _ini(wanted.name, [("Match", [("Name", wanted.name)]), ("Network", network)])
     vlans = [("VLAN", vid) for vid in wanted.vlans]
     for port in wanted.uplinks:
-        files["%s-%s.network" % (base, port)] = _ini(wanted.name, [("Match", [("Name", port)]), ("Network", [("Bridge", wanted.name)]),
-                                                      ("BridgeVLAN", vlans)])
+        sections = [("Match", [("Name", port)]), ("Network", [("Bridge", wanted.name)]), ("BridgeVLAN", vlans)]
+        files["%s-%s.network" % (base, port)] = _ini(wanted.name, sections)
     if wanted.bond:
         bond = wanted.bond
         settings = [("Mode", bond["mode"])]
@@ -119,8 +119,8 @@ def networkmanager_files(wanted: Wanted, addressing: Addressing) -> Dict[str, st
     if wanted.bond:
         for nic in wanted.nics:
             nic_id = "%s-port-%s" % (PREFIX + wanted.bond["name"], nic)
-            files[nic_id + ".nmconnection"] = _ini(wanted.name, [("connection", _connection(nic_id, "ethernet", nic,
-                                                                               wanted.bond["name"], "bond"))])
+            connection = _connection(nic_id, "ethernet", nic, wanted.bond["name"], "bond")
+            files[nic_id + ".nmconnection"] = _ini(wanted.name, [("connection", connection)])
     return files
 
 

@@ -72,8 +72,8 @@ def _move_addresses(plan: Plan, state: HostState, source: str, target: str) -> N
     for route in routes:
         via = " via %s" % route["gateway"] if route.get("gateway") else ""
         metric = " metric %s" % route["metric"] if route.get("metric") is not None else ""
-        plan.ip.append("%sroute replace default%s dev %s%s" % ("-6 " if route.get("family") == "inet6" else "",
-                                                              via, target, metric))
+        six = "-6 " if route.get("family") == "inet6" else ""
+        plan.ip.append("%sroute replace default%s dev %s%s" % (six, via, target, metric))
     if addresses or routes:
         what = ", ".join(addresses + ["the default route via %s" % r.get("gateway") for r in routes])
         plan.disruptive.append("moving %s from %s to %s interrupts the traffic through %s for a moment "
@@ -224,6 +224,6 @@ def rollback(before: HostState, wanted: Wanted) -> List[str]:
     for route in before.routes:
         if route.get("dev") in wanted.names and before.link(route["dev"]) is not None:
             via = " via %s" % route["gateway"] if route.get("gateway") else ""
-            lines.append("%sroute replace default%s dev %s" % ("-6 " if route.get("family") == "inet6" else "",
-                                                              via, route["dev"]))
+            six = "-6 " if route.get("family") == "inet6" else ""
+            lines.append("%sroute replace default%s dev %s" % (six, via, route["dev"]))
     return lines

@@ -23,8 +23,8 @@ description:
   - The NIC's global addresses and default routes move to the bridge. That interrupts the traffic on
     the NIC for a moment, so it needs O(allow_disruptive=true); without it the task fails before
     changing anything and says what would move.
-  - O(checkpoint_timeout) arms an automatic rollback, like C(nmstatectl apply --no-commit --timeout):
-    unless a later task commits (O(checkpoint=commit)), the host restores the links, addresses, routes
+  - O(checkpoint_timeout) arms an automatic rollback, like C(nmstatectl apply --no-commit --timeout),
+    so unless a later task commits (O(checkpoint=commit)), the host restores the links, addresses, routes
     and files as they were. The P(virt.kubevirt.host_bridge#role) role re-tests the gateway and its own
     SSH connection in between.
   - Needs iproute2 with JSON output (4.14 or newer) and root.
@@ -346,7 +346,7 @@ def _checkpoint_only(module: AnsibleModule) -> Dict[str, Any]:
     if module.params["checkpoint"] == "commit":
         checkpoints.commit(path)
     else:
-        result["rollback_output"] = checkpoints.roll_back(path)
+        result["rollback_output"] = checkpoints.roll_back(module.sh, path)
     result["links"] = read_state(module.sh).view([name])
     return result
 
@@ -394,7 +394,7 @@ def run(module: AnsibleModule) -> Dict[str, Any]:
     undo = rollback(state, wanted)
     reloads = reload_commands(backend, wanted, "absent") if backend != "none" and service_running(module.sh, backend) else []
     if params["checkpoint_timeout"]:
-        result["checkpoint"] = checkpoints.arm(checkpoints.directory(params["state_dir"], wanted.name), undo, paths,
+        result["checkpoint"] = checkpoints.arm(module.sh, checkpoints.directory(params["state_dir"], wanted.name), undo, paths,
                                                reloads, params["checkpoint_timeout"])
     _apply(module, wanted, plan, backend, config_dir, write, remove, result, undo, paths)
     after = read_state(module.sh)

@@ -82,7 +82,7 @@ def test_each_type_renders_what_its_plugin_reads(runner, cluster, namespace):
          "plain", None),
     ]
     results, _requests = run_batch(runner, [dict({"name": c[2], "namespace": namespace}, **c[0]) for c in cases],
-                           module="network_attachment")
+                                   module="network_attachment")
     for (extra, expected, name, resource), run in zip(cases, results):
         assert not run.get("failed") and run["changed"], run
         stored = _config(cluster, namespace, name)
