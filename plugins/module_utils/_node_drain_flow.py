@@ -29,6 +29,7 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._node_drain import (
     plan_node,
 )
 from ansible_collections.virt.kubevirt.plugins.module_utils._node_maintenance_status import (
+    completed_migration_uid,
     last_migration,
     progress_line,
     vm_outcome,
@@ -229,7 +230,12 @@ class Drain:
                 self.outcomes[key]["duration"] = round(measured, 1)
             elif key not in self.outcomes:
                 vmi = self.module.client.get(VIRTUAL_MACHINE_INSTANCE, key[1], key[0]) or vmi_index.get(key)
-                self.outcomes[key] = vm_outcome(key, "migrated", node, measured, last_migration(migrations, key), vmi)
+                migration = last_migration(migrations, key, vmi)
+                uid = completed_migration_uid(vmi)
+                if migration is None or (uid and (migration.get("metadata") or {}).get("uid") != uid):
+                    # it ended between this round's list of migrations and its look at the VMIs
+                    migration = last_migration(self.module.client.list(VIRTUAL_MACHINE_INSTANCE_MIGRATION, key[0]), key, vmi)
+                self.outcomes[key] = vm_outcome(key, "migrated", node, measured, migration, vmi)
             del self.started[key]
 
     def _evict(self, pod: Key) -> str:

@@ -9,6 +9,7 @@ from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 
 from ansible_collections.virt.kubevirt.plugins.module_utils._migration_status import (
     migration_duration,
+    migration_final,
     migration_succeeded,
     migration_vmi,
     state_for,
@@ -26,8 +27,23 @@ def cordon_view(nodes: Mapping[str, Optional[Mapping[str, Any]]], unschedulable:
             for name, node in nodes.items()}
 
 
-def last_migration(migrations: Iterable[Mapping[str, Any]], key: Tuple[str, str]) -> Optional[Dict[str, Any]]:
-    """The newest succeeded migration of a VMI."""
+def completed_migration_uid(vmi: Optional[Mapping[str, Any]]) -> Optional[str]:
+    """The uid of the migration the VMI's migrationState reports completed (and not failed)."""
+    state = status_of(vmi).get("migrationState") or {}
+    if state.get("completed") and not state.get("failed") and state.get("migrationUid"):
+        return str(state["migrationUid"])
+    return None
+
+
+def last_migration(migrations: Iterable[Mapping[str, Any]], key: Tuple[str, str],
+                   vmi: Optional[Mapping[str, Any]] = None) -> Optional[Dict[str, Any]]:
+    """The migration the VMI's migrationState reports completed (virt-handler moves the VMI before
+    the migration controller marks its VMIM Succeeded), else the VMI's newest succeeded one."""
+    migrations = list(migrations)
+    uid = completed_migration_uid(vmi)
+    named = [dict(m) for m in migrations if uid and (m.get("metadata") or {}).get("uid") == uid]
+    if named:
+        return named[0]
     found = [dict(m) for m in migrations if ((m.get("metadata") or {}).get("namespace"), migration_vmi(m)) == key
              and migration_succeeded(m)]
     found.sort(key=lambda m: str((m.get("metadata") or {}).get("creationTimestamp") or ""))
@@ -39,7 +55,8 @@ def vm_outcome(key: Tuple[str, str], outcome: str, source: str, measured: Option
                reason: Optional[str] = None) -> Dict[str, Any]:
     """One VM's line of the result: where it went and how long it took."""
     state = state_for(migration, vmi) if migration else None
-    duration = migration_duration(migration, state) if migration else None
+    # A VMIM not yet marked final has no end of its own: the module's measurement stands in.
+    duration = migration_duration(migration, state) if migration and migration_final(migration) else None
     entry: Dict[str, Any] = {
         "namespace": key[0],
         "name": key[1],

@@ -101,6 +101,18 @@ def test_drain_within_limits_then_idempotent_then_uncordon(drained):
     assert any("migrations in flight" in p["state"] for p in run.result["progress"])
     assert any(re.match(r"\d+ VMs? left \(1 waiting on a disruption budget\)", p["state"]) for p in run.result["progress"])
     assert outcomes["rwo2"]["duration"] is not None
+    # vm03's own budget (minAvailable 1 on its only launcher pod) did not hold it: KubeVirt's eviction
+    # webhook answered 429 and started the evacuation before the API server looked at budgets; the
+    # source pod then completed (KubeVirt ended it), no eviction of it went through.
+    vm03 = fleet.call(cluster, "GET", "/apis/kubevirt.io/v1/namespaces/%s/virtualmachineinstances/vm03" % NS)
+    state = vm03["status"]["migrationState"]
+    assert state["sourceNode"] == "node01" and state["completed"] and state["targetNode"] == outcomes["vm03"]["target_node"]
+    tries = [r["status"] for r in run.requests if r["path"].endswith("/pods/%s/eviction" % state["sourcePod"])]
+    assert tries and set(tries) == {429}, tries
+    source = fleet.call(cluster, "GET", "/api/v1/namespaces/%s/pods/%s" % (NS, state["sourcePod"]))
+    assert source["status"]["phase"] == "Succeeded" and not source["metadata"].get("deletionTimestamp")
+    guard = fleet.call(cluster, "GET", "/apis/policy/v1/namespaces/%s/poddisruptionbudgets/vm03-guard" % NS)
+    assert guard["spec"]["minAvailable"] == 1
     # Limits: 2 outbound per node (every migration here leaves node01), from the objects themselves.
     migrations = fleet.migrations(cluster, NS)
     assert len(migrations) == len(MIGRATABLE)

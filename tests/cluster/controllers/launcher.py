@@ -11,8 +11,9 @@ import zlib
 from typing import Callable, Optional
 
 from ..api.objects import now_rfc3339, owner_reference
-from .virtcommon import (CREATED_BY_LABEL, DOMAIN_ANNOTATION, LAUNCHER_IMAGE, MIGRATION_JOB_LABEL, VM_NAME_LABEL,
-                         format_bytes, format_cpu, parse_quantity, volume_claim_name)
+from .virtcommon import (APP_LABEL, CREATED_BY_LABEL, DOMAIN_ANNOTATION, LAUNCHER_IMAGE, MIGRATION_JOB_LABEL,
+                         NODE_NAME_LABEL, VM_NAME_LABEL, VMI_ID_LABEL, format_bytes, format_cpu, parse_quantity,
+                         volume_claim_name)
 
 UNPAUSED_GATE = "kubevirt.io/virtual-machine-unpaused"
 # virt-launcher's fixed memory overhead: monitor 25Mi + launcher 100Mi + virtlogd 25Mi + virtqemud
@@ -60,13 +61,19 @@ def launcher_pod(vmi: dict, name: str, flavor: str, migration_uid: str = "") -> 
     """A new, unscheduled virt-launcher pod for ``vmi`` (status Pending, as the apiserver stores it)."""
     meta, spec = vmi["metadata"], vmi.get("spec") or {}
     labels = dict(meta.get("labels") or {})
-    labels.pop("kubevirt.io/nodeName", None)
-    labels.update({"kubevirt.io": "virt-launcher", CREATED_BY_LABEL: meta["uid"], VM_NAME_LABEL: meta["name"]})
+    if not migration_uid:
+        # The first pod is rendered before the VMI is scheduled: the VMI has no kubevirt.io/nodeName
+        # label yet. A migration target pod copies it (the source node) like every other VMI label.
+        labels.pop(NODE_NAME_LABEL, None)
+    host = hostname(vmi)
+    # podLabels (pkg/virt-controller/services/template.go): the VMI's labels, then these.
+    labels.update({APP_LABEL: "virt-launcher", CREATED_BY_LABEL: meta["uid"], VM_NAME_LABEL: host,
+                   VMI_ID_LABEL: vmi_id(meta["name"])})
     if migration_uid:
         labels[MIGRATION_JOB_LABEL] = migration_uid
     volumes = [{"name": n, "emptyDir": {}} for n in ("private", "public", "sockets", "virt-bin-share-dir",
-                                                       "libvirt-runtime", "ephemeral-disks", "container-disks",
-                                                       "hotplug-disks")]
+                                                     "libvirt-runtime", "ephemeral-disks", "container-disks",
+                                                     "hotplug-disks")]
     for volume in spec.get("volumes") or ():
         claim = volume_claim_name(volume)
         if claim and not _hotplug(volume):
@@ -88,7 +95,7 @@ def launcher_pod(vmi: dict, name: str, flavor: str, migration_uid: str = "") -> 
             "volumeMounts": [{"name": v["name"], "mountPath": f"/var/run/kubevirt-private/vmi-disks/{v['name']}"}
                              for v in volumes if "persistentVolumeClaim" in v]}],
         "dnsPolicy": "ClusterFirst", "enableServiceLinks": False,
-        "hostname": spec.get("hostname") or meta["name"],
+        "hostname": host,
         "nodeSelector": {**(spec.get("nodeSelector") or {}), "kubevirt.io/schedulable": "true"},
         "preemptionPolicy": "PreemptLowerPriority", "priority": 0,
         "readinessGates": [{"conditionType": UNPAUSED_GATE}],
@@ -117,6 +124,20 @@ def launcher_pod(vmi: dict, name: str, flavor: str, migration_uid: str = "") -> 
         "spec": pod_spec,
         "status": {"phase": "Pending", "qosClass": "Burstable"},
     }
+
+
+def hostname(vmi: dict) -> str:
+    """dns.SanitizeHostname (pkg/util/net/dns/sanitize.go): spec.hostname, else the VMI's name up to
+    its first dot, cut at 63 characters."""
+    return (vmi.get("spec") or {}).get("hostname") or vmi["metadata"]["name"].split(".")[0][:63]
+
+
+def vmi_id(name: str) -> str:
+    """apimachinery.CalculateVirtualMachineInstanceID (pkg/apimachinery/labels.go): the name, or for a
+    name longer than 63 its first 54 characters, "-" and 8 hex digits of its SHA-1."""
+    if len(name) <= 63:
+        return name
+    return "%s-%s" % (name[:54], hashlib.sha1(name.encode()).hexdigest()[:8])
 
 
 def _json(value: object) -> str:

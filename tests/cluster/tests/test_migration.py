@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.cluster.api.disruption import PDB, budget_numbers
+from tests.cluster.api.subresources import evict_pod
+from tests.cluster.controllers.launcher import vmi_id
 from tests.cluster.tests.harness import KV, NODE, POD, VM, VMI, VMIM
 from tests.cluster.tests.virt_harness import Sim, api_error, vm_manifest
 
@@ -270,6 +273,90 @@ def test_eviction_of_a_non_migratable_vmi(sim):
     vmi = sim.wait(lambda: (v := sim.get(VMI, "vm1")) and v["spec"].get("evictionStrategy") ==
                    "LiveMigrateIfPossible" and v["status"].get("phase") == "Running" and v)
     sim.evict(launcher_of(sim, vmi)["metadata"]["name"])  # not migratable: plain eviction
+
+
+def _rest_evict(sim: Sim, pod: str) -> None:
+    """The eviction REST as the API server runs it: admission (KubeVirt's webhook), the pod's budget, the deletion."""
+    evict_pod(sim.registry, sim.store, sim.service, "demo", pod, {"apiVersion": "policy/v1", "kind": "Eviction",
+                                                                  "metadata": {"name": pod, "namespace": "demo"}},
+              "admin", False)
+
+
+def _guard(sim: Sim, vm: str, label: str = "vm.kubevirt.io/name") -> dict:
+    return sim.create(PDB, {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                            "metadata": {"name": f"{vm}-guard"},
+                            "spec": {"minAvailable": 1, "selector": {"matchLabels": {label: vm}}}})
+
+
+@pytest.mark.parametrize("label", ["vm.kubevirt.io/name", "kubevirt.io/domain"])
+def test_a_user_budget_on_the_launcher_pod_does_not_hold_its_evacuation(sim, label):
+    """pod-eviction-admitter.go runs as admission, before the eviction REST looks at budgets: the
+    launcher pod of a live-migratable VMI gets KubeVirt's 429 and an evacuation even though its own
+    budget allows no disruption; the source pod then completes (KubeVirt ends it, nobody evicts it)."""
+    vmi = start(sim, "vm1", evictionStrategy="LiveMigrate")
+    pod = launcher_of(sim, vmi)
+    budget = _guard(sim, "vm1", label)
+    assert budget_numbers(budget, sim.store.list(POD, "demo")[0]) == (1, 1)  # an eviction would violate it
+    err = api_error(lambda: _rest_evict(sim, pod["metadata"]["name"]))
+    assert err.code == 429 and err.details is None  # the webhook's denial: no DisruptionBudget cause
+    assert err.message == EVICTION_WEBHOOK + 'Eviction triggered evacuation of VMI "demo/vm1"'
+    mig = sim.wait(lambda: sim.store.list(VMIM)[0])[0]
+    assert mig["metadata"]["name"].startswith("kubevirt-evacuation-")
+    assert migration_phases(sim, mig["metadata"]["name"])[-1] == "Succeeded"
+    moved = sim.get(VMI, "vm1")
+    assert moved["status"]["nodeName"] != vmi["status"]["nodeName"]
+    source = sim.get(POD, pod["metadata"]["name"])
+    assert source["status"]["phase"] == "Succeeded" and not source["metadata"].get("deletionTimestamp")
+    target = sim.get(POD, moved["status"]["migrationState"]["targetPod"])
+    assert target["metadata"]["labels"][label] == "vm1"  # the budget now guards the target pod
+    assert budget_numbers(budget, sim.store.list(POD, "demo")[0]) == (1, 1)
+    # A completed pod: the webhook lets it through and the eviction REST ignores budgets for it.
+    _rest_evict(sim, pod["metadata"]["name"])
+    assert sim.wait(lambda: sim.get(POD, pod["metadata"]["name"]) is None or
+                    sim.get(POD, pod["metadata"]["name"])["metadata"].get("deletionTimestamp"))
+    # The running target pod: KubeVirt's 429 again (a new evacuation), never the budget's.
+    err = api_error(lambda: _rest_evict(sim, target["metadata"]["name"]))
+    assert err.message == EVICTION_WEBHOOK + 'Eviction triggered evacuation of VMI "demo/vm1"'
+
+
+def test_a_budget_answers_when_kubevirt_lets_the_eviction_through(sim):
+    """LiveMigrateIfPossible on a VMI that cannot migrate: the webhook passes, the eviction REST's
+    budget check answers (429 with the DisruptionBudget cause) and the pod stays."""
+    sim.bound_pvc("rwo", ("ReadWriteOnce",))
+    vmi = start(sim, "vm1", evictionStrategy="LiveMigrateIfPossible",
+                volumes=[{"name": "rootdisk", "persistentVolumeClaim": {"claimName": "rwo"}}])
+    pod = launcher_of(sim, vmi)
+    _guard(sim, "vm1")
+    err = api_error(lambda: _rest_evict(sim, pod["metadata"]["name"]))
+    assert err.code == 429 and err.message == "Cannot evict pod as it would violate the pod's disruption budget."
+    assert err.details["causes"] == [{"reason": "DisruptionBudget", "message": "The disruption budget vm1-guard "
+                                      "needs 1 healthy pods and has 1 currently"}]
+    assert sim.get(POD, pod["metadata"]["name"])["status"]["phase"] == "Running"
+    assert "evacuationNodeName" not in sim.get(VMI, "vm1")["status"] and not sim.store.list(VMIM)[0]
+
+
+def test_launcher_pod_labels_are_kubevirts(sim):
+    """podLabels in pkg/virt-controller/services/template.go: the VMI's labels, then kubevirt.io,
+    kubevirt.io/created-by, vm.kubevirt.io/name (the sanitized hostname) and vmi.kubevirt.io/id; the
+    kubevirt.io/domain annotation names the VMI. A migration target pod also copies the VMI's
+    kubevirt.io/nodeName label (the source node at the time)."""
+    vmi = start(sim, "vm1", evictionStrategy="LiveMigrate", hostname="guest")
+    pod = launcher_of(sim, vmi)
+    labels = pod["metadata"]["labels"]
+    assert {k: labels[k] for k in ("kubevirt.io", "kubevirt.io/created-by", "vm.kubevirt.io/name",
+                                   "vmi.kubevirt.io/id", "kubevirt.io/domain")} == {
+        "kubevirt.io": "virt-launcher", "kubevirt.io/created-by": vmi["metadata"]["uid"],
+        "vm.kubevirt.io/name": "guest", "vmi.kubevirt.io/id": "vm1", "kubevirt.io/domain": "vm1"}
+    assert "kubevirt.io/nodeName" not in labels and "kubevirt.io/migrationJobUID" not in labels
+    assert pod["metadata"]["annotations"]["kubevirt.io/domain"] == "vm1" and pod["spec"]["hostname"] == "guest"
+    source_node = vmi["status"]["nodeName"]
+    mig = migrate(sim, "vm1")
+    assert migration_phases(sim, mig)[-1] == "Succeeded"
+    moved = sim.get(VMI, "vm1")
+    target = sim.get(POD, moved["status"]["migrationState"]["targetPod"])
+    assert target["metadata"]["labels"]["kubevirt.io/nodeName"] == source_node != target["spec"]["nodeName"]
+    assert target["metadata"]["labels"]["kubevirt.io/migrationJobUID"] == sim.get(VMIM, mig)["metadata"]["uid"]
+    assert vmi_id("v" * 70) == "v" * 54 + "-fc1fb688"  # the first 8 hex digits of its SHA-1
 
 
 def test_cluster_wide_strategy_on_openshift():

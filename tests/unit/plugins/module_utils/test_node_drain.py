@@ -20,6 +20,7 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._node_drain import (
 )
 from ansible_collections.virt.kubevirt.plugins.module_utils._node_maintenance_status import (
     cordon_view,
+    last_migration,
     progress_line,
     vm_outcome,
 )
@@ -118,3 +119,19 @@ def test_outcome_reads_the_migration_and_the_progress_line_counts():
     assert progress_line(2, 0, 0, 0, 1) == "2 VMs left (1 waiting on a disruption budget), 0 migrations in flight"
     views = cordon_view({"n1": {"spec": {"unschedulable": True}}, "n2": {}})
     assert views == {"n1": {"unschedulable": True}, "n2": {"unschedulable": False}}
+
+
+def test_last_migration_is_the_one_the_vmi_reports_completed_before_its_vmim_says_succeeded():
+    running = {"metadata": {"name": "kubevirt-evacuation-y", "namespace": "ns", "uid": "u2"},
+               "spec": {"vmiName": "a"}, "status": {"phase": "Running"}}
+    old = {"metadata": {"name": "kubevirt-evacuation-x", "namespace": "ns", "uid": "u1"},
+           "spec": {"vmiName": "a"}, "status": {"phase": "Succeeded"}}
+    moved = {"status": {"nodeName": "n2", "migrationState": {"migrationUid": "u2", "completed": True}}}
+    assert last_migration([running], ("ns", "a")) is None
+    assert last_migration([running], ("ns", "a"), moved)["metadata"]["name"] == "kubevirt-evacuation-y"
+    entry = vm_outcome(("ns", "a"), "migrated", "n1", 12.34, running, moved)
+    assert (entry["migration"], entry["duration"], entry["target_node"]) == ("kubevirt-evacuation-y", 12.3, "n2")
+    assert last_migration([old, running], ("ns", "a"), moved)["metadata"]["name"] == "kubevirt-evacuation-y"
+    assert last_migration([old, running], ("ns", "a"))["metadata"]["name"] == "kubevirt-evacuation-x"
+    failed = {"status": {"migrationState": {"migrationUid": "u2", "completed": True, "failed": True}}}
+    assert last_migration([running], ("ns", "a"), failed) is None
