@@ -14,7 +14,12 @@ Served on this API server's address under the external link base
   overlap``); ``volumes/<vol>/disk.img.gz``: GET only (else 400), gzip made on the fly from the same
   bytes, chunked; ``{internal,external}/manifests/all`` (the VM and its DataVolumes importing from the
   gzip links, plus the CA ConfigMap) and ``.../manifests/secret`` (the ``header-secret-<export>``
-  Secret with ``x-kubevirt-export-token:<token>``), JSON List or YAML for ``Accept: application/yaml``.
+  Secret with ``x-kubevirt-export-token:<token>``), JSON List or YAML for ``Accept: application/yaml``;
+- ``export.oci.tar`` (KubeVirt 1.9, feature gate ``OCIExport``, VM and snapshot sources, only when the
+  exporter pod has ``EXPORT_OCI_URI``; the image itself is built in vm_export_oci.py): GET only (else 405
+  with ``Allow: GET``), 503 ``OCI export not ready`` before the digests are computed, then 200
+  ``application/x-tar`` with Content-Length and ``Content-Disposition: attachment; filename="export.oci.tar"``,
+  streamed. Like KubeVirt's handler it ignores ``Range`` (the whole tar again, 200) and has no HEAD.
 The image served is the bytes written into the volume (``disks.image_size``), the whole volume when
 nothing was written (a blank disk). Multi-range requests are answered with the whole file.
 """
@@ -25,12 +30,14 @@ import copy
 import hmac
 import json
 import re
+import threading
 import zlib
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 from .disks import CHUNK, claim_key
-from .keys import SECRET, VM
+from .keys import POD, SECRET, VM
 from .runtime import Runtime
+from .vm_export_oci import OCI_ENV, OCI_URI, OciImage, architecture_of, vm_config
 
 VMEXPORT = ("export.kubevirt.io", "virtualmachineexports")
 TOKEN_HEADER = "x-kubevirt-export-token"
@@ -44,6 +51,8 @@ class ExportServer:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self.served: dict[tuple[str, str], int] = {}  # (namespace, export) -> volume bytes sent
+        self._images: dict[tuple[str, str], tuple[str, OciImage]] = {}  # (namespace, export) -> (pod uid, image)
+        self._lock = threading.Lock()
 
     def handle(self, method: str, path: str, query: dict, headers: dict, body: Any) -> tuple[int, dict, Any]:
         match = _PATH.match(path.split("?", 1)[0])
@@ -57,12 +66,14 @@ class ExportServer:
             return 502, {}, b""
         volumes = {v["name"]: v for v in (((export["status"].get("links") or {}).get("external") or {})
                                           .get("volumes") or [])}
-        target = _route(rest, volumes, export)
+        target = _route(rest, volumes, export, self.exporter_pod(export) is not None)
         if target is None:
             return _NOT_FOUND
         if not self._authorized(export, query, headers):
             return 401, {}, b""
         kind, arg = target
+        if kind == "oci":
+            return self._oci(method, export)
         if kind in ("manifests", "secret"):
             if method != "GET":
                 return 400, {}, b""
@@ -130,6 +141,57 @@ class ExportServer:
                 yield out
         yield packer.flush()
 
+    # -- the OCI image -------------------------------------------------------------------------
+    def exporter_pod(self, export: dict) -> Optional[dict]:
+        """The export's exporter pod when it serves the OCI image (has EXPORT_OCI_URI), else None."""
+        from .vm_exports import export_resource_name
+        pod = self.rt.store.get(POD, export["metadata"]["namespace"], export_resource_name(export["metadata"]["name"]))
+        env = (((pod or {}).get("spec") or {}).get("containers") or [{}])[0].get("env") or []
+        return pod if any(e.get("name") == OCI_ENV and e.get("value") == OCI_URI for e in env) else None
+
+    def oci_image(self, export: dict, done: Callable[[], None]) -> Optional[OciImage]:
+        """The image of the export's exporter pod; the first call starts its digests (pass 1) in a
+        thread that calls ``done`` when over. None when the pod does not serve one."""
+        pod = self.exporter_pod(export)
+        if pod is None:
+            return None
+        namespace, name = export["metadata"]["namespace"], export["metadata"]["name"]
+        uid = pod["metadata"].get("uid", "")
+        with self._lock:
+            held = self._images.get((namespace, name))
+            if held is not None and held[0] == uid:
+                return held[1]
+            vm = self.rt.store.get(VM, namespace, export["spec"]["source"].get("name", "")) \
+                if export["spec"]["source"].get("kind") == "VirtualMachine" else _snapshot_vm(self.rt, export)
+            disks = []
+            for _volume, claim in _claims(self.rt, export):
+                key = claim_key(self.rt.store, namespace, claim)
+                if key is not None:
+                    disks.append((claim, self.rt.disks.path(key), self._size(key)))
+            image = OciImage(vm_config(vm or {"metadata": {"name": name}}), architecture_of(vm or {}), sorted(disks))
+            self._images[(namespace, name)] = (uid, image)
+        threading.Thread(target=image.prepare, args=(done,), name="oci-digests-" + name, daemon=True).start()
+        return image
+
+    def forget(self, namespace: str, name: str) -> None:
+        with self._lock:
+            self._images.pop((namespace, name), None)
+
+    def _oci(self, method: str, export: dict) -> tuple[int, dict, Any]:
+        if method != "GET":
+            return 405, {"Allow": "GET"}, b""
+        namespace, name = export["metadata"]["namespace"], export["metadata"]["name"]
+        with self._lock:
+            held = self._images.get((namespace, name))
+        image = held[1] if held is not None else None
+        if image is None or not image.ready.is_set():
+            return 503, dict(_PLAIN), b"OCI export not ready\n"
+
+        def count(n: int) -> None:
+            self.served[(namespace, name)] = self.served.get((namespace, name), 0) + n
+        return 200, {"Content-Type": "application/x-tar", "Content-Disposition": 'attachment; filename="export.oci.tar"',
+                     "Content-Length": str(image.size())}, image.stream(count)
+
     # -- manifests -----------------------------------------------------------------------------
     def _manifests(self, export: dict, kind: str, link_kind: str, headers: dict) -> tuple[int, dict, Any]:
         namespace, name = export["metadata"]["namespace"], export["metadata"]["name"]
@@ -172,7 +234,9 @@ class ExportServer:
         return items
 
 
-def _route(rest: str, volumes: dict, export: dict) -> Optional[tuple[str, str]]:
+def _route(rest: str, volumes: dict, export: dict, oci: bool) -> Optional[tuple[str, str]]:
+    if oci and rest == OCI_URI:
+        return "oci", ""
     parts = rest.strip("/").split("/")
     if len(parts) == 3 and parts[0] == "volumes" and parts[1] in volumes:
         if parts[2] == "disk.img":
@@ -188,9 +252,13 @@ def _route(rest: str, volumes: dict, export: dict) -> Optional[tuple[str, str]]:
     return None
 
 
-def _claim_for(rt: Runtime, export: dict, volume: str) -> Optional[str]:
+def _claims(rt: Runtime, export: dict) -> list[tuple[str, str]]:
     from .vm_exports import export_volumes
-    return next((claim for vol, claim in export_volumes(rt, export) if vol == volume), None)
+    return export_volumes(rt, export)
+
+
+def _claim_for(rt: Runtime, export: dict, volume: str) -> Optional[str]:
+    return next((claim for vol, claim in _claims(rt, export) if vol == volume), None)
 
 
 def _snapshot_vm(rt: Runtime, export: dict) -> Optional[dict]:

@@ -18,8 +18,17 @@
   CA as ``cert``; external the same under ``https://<proxy host>/api/export.kubevirt.io/v1beta1/
   namespaces/<ns>/virtualmachineexports/<name>``. The virt-exportproxy Route's host is this API
   server's address and its cert the cluster CA, so the external links are reachable in tests.
-The export server itself is in vm_export_server.py. Not simulated: dir / tar.gz formats (archive
-content claims), the OCI image (KubeVirt 1.9's ``export.oci.tar``, feature gated), backups, certificate
+- KubeVirt 1.9's OCI export, when the KubeVirt CR enables the alpha feature gate ``OCIExport``
+  (VirtualMachine and VirtualMachineSnapshot sources, as supportsOCI): the exporter pod is made with
+  ``EXPORT_OCI_URI=/export.oci.tar`` and gets ready only once the server has computed the image's
+  digests; meanwhile phase Pending, Ready False ``Unknown`` (KubeVirt's reason for a running pod that
+  is not ready) and ``OCIReady`` False ``DigestsPending`` (also while the source is not ready), then
+  ``OCIReady`` True ``DigestsComputed`` with Ready. Both links get a manifest ``{"type": "oci", "url":
+  "https://<base>/export.oci.tar"}`` (after ``all`` and ``auth-header-secret``; no ``internal/`` or
+  ``external/`` segment, as links.go). OCIReady follows the gate and the pod's readiness: an export made
+  before the gate was enabled gets OCIReady True but no oci link (its pod has no EXPORT_OCI_URI).
+The export server itself is in vm_export_server.py, the OCI image in vm_export_oci.py. Not simulated:
+dir / tar.gz formats (archive content claims), VirtualMachineTemplate sources, backups, certificate
 rotation.
 """
 from __future__ import annotations
@@ -38,7 +47,8 @@ from .keys import DV, NODE, POD, PVC, SECRET, SERVICE, VM, VMI
 from .pacing import Pacer
 from .runtime import Controller, ObjKey, Runtime
 from .storage import apply_pvc_admission, pod_active, pod_claims
-from .virtcommon import volume_claim_name
+from .virtcommon import feature_gates, volume_claim_name
+from .vm_export_oci import OCI_ENV, OCI_URI
 from .vm_snapshots import parse_duration
 
 VMEXPORT: GR = ("export.kubevirt.io", "virtualmachineexports")
@@ -49,6 +59,8 @@ EXPORT_PREFIX = "virt-export"
 EXTERNAL_PATH = "/api/export.kubevirt.io/v1beta1/namespaces/{ns}/virtualmachineexports/{name}"
 CONTENT_TYPE = "cdi.kubevirt.io/storage.contentType"
 COMPONENT = "virt-controller"
+OCI_GATE = "OCIExport"
+OCI_SOURCES = ("VirtualMachine", "VirtualMachineSnapshot")  # supportsOCI (and VirtualMachineTemplate)
 
 
 def export_resource_name(name: str) -> str:
@@ -130,6 +142,7 @@ class ExportController(Controller):
     def reconcile(self, rt: Runtime, gr: GR, namespace: str, name: str) -> None:
         export = rt.store.get(VMEXPORT, namespace, name)
         if export is None or export["metadata"].get("deletionTimestamp"):
+            self.server.forget(namespace, name)
             return
         status = export.get("status") or {}
         if not status.get("ttlExpirationTime"):
@@ -275,23 +288,33 @@ class ExportController(Controller):
             status["virtualMachineName"] = export["spec"]["source"].get("name")
         key = (VMEXPORT, namespace, name)
         pod_name = export_resource_name(name)
+        oci = OCI_GATE in feature_gates(rt.store) and export["spec"]["source"].get("kind") in OCI_SOURCES
         if not_ready is not None:
-            self._stop_exporter(rt, namespace, pod_name)
+            self._stop_exporter(rt, namespace, name, pod_name)
             status.update(phase="Pending", links={})
             conditions = set_condition(conditions, not_ready)
             self.pacer.forget(key)
+            self.pacer.forget((key, "oci"))
         else:
             if not spec_secret:
                 status["tokenSecretRef"] = self._ensure_token(rt, export)
             service = self._ensure(rt, SERVICE, self._service(export, pod_name))
-            self._ensure(rt, POD, self._pod(rt, export, pod_name))
+            pod = self._ensure(rt, POD, self._pod(rt, export, pod_name, oci))
             status["serviceName"] = (service or {}).get("metadata", {}).get("name", pod_name)
-            if self.pacer.ready(rt, self, key, "pod-pending"):
-                status.update(phase="Ready", links=self._links(rt, export))
-                conditions = set_condition(conditions, condition("Ready", "True", "PodReady", probe=True))
-            else:
+            if not self.pacer.ready(rt, self, key, "pod-pending"):
                 status.update(phase="Pending", links={})
                 conditions = set_condition(conditions, condition("Ready", "False", "PodPending", probe=True))
+            elif not self._pod_ready(rt, export, pod):
+                status.update(phase="Pending", links={})
+                conditions = set_condition(conditions, condition("Ready", "False", "Unknown", probe=True))
+            else:
+                status.update(phase="Ready", links=self._links(rt, export))
+                conditions = set_condition(conditions, condition("Ready", "True", "PodReady", probe=True))
+        if oci:
+            computed = status.get("phase") == "Ready"
+            conditions = set_condition(conditions, condition("OCIReady", "True" if computed else "False",
+                                                             "DigestsComputed" if computed else "DigestsPending",
+                                                             probe=True))
         status["conditions"] = conditions
         if status != export.get("status"):
             self._write_status(rt, export, status)
@@ -320,7 +343,26 @@ class ExportController(Controller):
         except errors.ApiError:
             return None
 
-    def _stop_exporter(self, rt: Runtime, namespace: str, pod_name: str) -> None:
+    def _pod_ready(self, rt: Runtime, export: dict, pod: Optional[dict]) -> bool:
+        """The readiness probe: with EXPORT_OCI_URI it fails until the OCI digests are computed (and
+        one transition has passed, so DigestsPending is seen); then the pod is marked ready."""
+        if pod is None:
+            return False
+        conditions = (pod.get("status") or {}).get("conditions") or []
+        if any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions):
+            return True
+        key = (VMEXPORT, export["metadata"]["namespace"], export["metadata"]["name"])
+        image = self.server.oci_image(export, lambda: rt.enqueue(self, key))
+        if image is None or not image.ready.is_set() or not self.pacer.ready(rt, self, key, "digests", track=(key, "oci")):
+            return False
+
+        def ready(obj: dict) -> None:
+            obj.setdefault("status", {})["conditions"] = [{"type": "Ready", "status": "True"}]
+        rt.service.mutate(POD, pod["metadata"]["namespace"], pod["metadata"]["name"], ready, subresource="status")
+        return True
+
+    def _stop_exporter(self, rt: Runtime, namespace: str, name: str, pod_name: str) -> None:
+        self.server.forget(namespace, name)
         if rt.store.get(POD, namespace, pod_name) is not None:
             try:
                 rt.service.delete(POD, namespace, pod_name)
@@ -336,7 +378,7 @@ class ExportController(Controller):
                 "spec": {"ports": [{"name": "export", "port": 443, "protocol": "TCP", "targetPort": 8443}],
                          "selector": {"kubevirt.io.virt-export-service": export["metadata"]["name"]}}}
 
-    def _pod(self, rt: Runtime, export: dict, name: str) -> dict:
+    def _pod(self, rt: Runtime, export: dict, name: str, oci: bool) -> dict:
         claims = [c for _, c in _served(rt, export)]
         nodes = [n["metadata"]["name"] for n in rt.store.list(NODE)[0] if not n.get("spec", {}).get("unschedulable")]
         return {"apiVersion": "v1", "kind": "Pod",
@@ -346,12 +388,13 @@ class ExportController(Controller):
                              "ownerReferences": [owner_reference(export)]},
                 "spec": {"nodeName": nodes[0] if nodes else None, "restartPolicy": "Never",
                          "containers": [{"name": "exporter", "image": "quay.io/kubevirt/virt-exportserver:v1.6.0",
+                                         "env": [{"name": OCI_ENV, "value": OCI_URI}] if oci else [],
                                          "volumeMounts": [{"name": c, "mountPath": f"/export-volumes/{c}"}
                                                           for c in claims]}],
                          "volumes": [{"name": c, "persistentVolumeClaim": {"claimName": c, "readOnly": True}}
                                      for c in claims]},
                 "status": {"phase": "Running", "startTime": now_rfc3339(),
-                           "conditions": [{"type": "Ready", "status": "True"}]}}
+                           "conditions": [{"type": "Ready", "status": "False" if oci else "True"}]}}
 
     def _links(self, rt: Runtime, export: dict) -> dict:
         namespace, name = export["metadata"]["namespace"], export["metadata"]["name"]
@@ -360,8 +403,9 @@ class ExportController(Controller):
         external_base = proxy_host + EXTERNAL_PATH.format(ns=namespace, name=name)
         cert = str(rt.options.get("ca_pem", "")).strip()
         with_manifests = export["spec"]["source"].get("kind") != "PersistentVolumeClaim"
-        return {"internal": _link(internal_host, "internal", cert, _served(rt, export), with_manifests),
-                "external": _link(external_base, "external", cert, _served(rt, export), with_manifests)}
+        oci = self.server.exporter_pod(export) is not None
+        return {"internal": _link(internal_host, "internal", cert, _served(rt, export), with_manifests, oci),
+                "external": _link(external_base, "external", cert, _served(rt, export), with_manifests, oci)}
 
     @staticmethod
     def _write_status(rt: Runtime, export: dict, status: dict) -> None:
@@ -375,7 +419,7 @@ class ExportController(Controller):
                 raise
 
 
-def _link(base: str, kind: str, cert: str, volumes: list[tuple[str, str]], manifests: bool) -> dict:
+def _link(base: str, kind: str, cert: str, volumes: list[tuple[str, str]], manifests: bool, oci: bool) -> dict:
     link: dict = {"cert": cert, "volumes": [
         {"name": vol, "formats": [{"format": "raw", "url": f"https://{base}/volumes/{vol}/disk.img"},
                                   {"format": "gzip", "url": f"https://{base}/volumes/{vol}/disk.img.gz"}]}
@@ -383,6 +427,8 @@ def _link(base: str, kind: str, cert: str, volumes: list[tuple[str, str]], manif
     if manifests:
         link["manifests"] = [{"type": "all", "url": f"https://{base}/{kind}/manifests/all"},
                              {"type": "auth-header-secret", "url": f"https://{base}/{kind}/manifests/secret"}]
+    if oci:
+        link.setdefault("manifests", []).append({"type": "oci", "url": f"https://{base}{OCI_URI}"})
     return link
 
 
