@@ -9,16 +9,24 @@ A ``.part`` left by an interrupted run is continued with an HTTP Range request (
 served by Go's http.ServeContent, which honours it); its bytes are hashed first so the sha256 is
 that of the whole file. The token goes in the ``x-kubevirt-export-token`` header, never in a URL.
 TLS is verified against the export link's ``cert`` (the CA KubeVirt publishes for it).
+
+The OCI image (``export.oci.tar``, KubeVirt >= 1.9) is read as a tar while it is written, in the same
+single pass: each blob's sha256 must be the digest it is named by, and index.json -> manifest ->
+config and layers must all be there with their sizes. KubeVirt's handler answers a Range with the
+whole tar (200), so a ``.part`` is then started over; a server that honours Range is resumed, and
+if the resumed image fails the checks (another exporter pod made it), it is fetched again whole.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import ssl
+import tarfile
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Optional
+from typing import Any, BinaryIO, Callable, Dict, List, Optional, Tuple
 
 from ansible_collections.virt.kubevirt.plugins.module_utils._errors import KubeApiError
 
@@ -28,6 +36,10 @@ except ImportError:  # pragma: no cover - reported by the module base via missin
     urllib3 = None
 
 BLOCK = 1024 * 1024
+# Files of an OCI image kept in memory to read as JSON (oci-layout, index.json, manifest, config).
+OCI_SMALL = 4 * BLOCK
+OCI_SMALL_TOTAL = 16 * BLOCK
+OCI_DISK_NAME = "io.kubevirt.disk.name"
 TOKEN_HEADER = "x-kubevirt-export-token"
 CONNECT_TIMEOUT = 15.0
 READ_TIMEOUT = 300.0
@@ -112,23 +124,38 @@ class Downloader:
         finally:
             response.release_conn()
 
-    def fetch(self, url: str, dest: str, resumable: bool) -> DownloadOutcome:
+    def fetch(self, url: str, dest: str, resumable: bool, oci: bool = False) -> DownloadOutcome:
+        """``oci``: the body is an OCI image layout tar, checked on the way (``extra["image"]``)."""
         part = dest + ".part"
         offset = os.path.getsize(part) if resumable and os.path.isfile(part) else 0
         headers = {"Range": "bytes=%d-" % offset} if offset else {}
         started = time.monotonic()
         response = self._request("GET", url, headers)
+        image: Optional[Dict[str, Any]] = None
         try:
             if response.status == 416 and offset:  # the .part already holds every byte
                 response.drain_conn()
+                digest, image = (oci_file(part) if oci else (file_sha256(part), None))
                 os.replace(part, dest)
-                return DownloadOutcome(dest, url, offset, file_sha256(dest), True, resumed_from=offset)
+                return DownloadOutcome(dest, url, offset, digest, True, resumed_from=offset,
+                                       extra={"image": image} if oci else {})
             _check(response, url)
             if response.status != 206:
                 offset = 0  # the server sent the whole file: start over
             total = _total(response, offset)
-            digest = _hash_file(part, hashlib.sha256(), offset) if offset else hashlib.sha256()
-            written = self._stream(response, part, offset, total, digest)
+            if oci:
+                written, digest, image = self._stream_oci(response, part, offset, total)
+            else:
+                digest = _hash_file(part, hashlib.sha256(), offset) if offset else hashlib.sha256()
+                written = self._stream(response, part, offset, total, digest)
+        except KubeApiError as exc:
+            if exc.reason != "OciImageInvalid":
+                raise
+            os.unlink(part)
+            if not offset:
+                raise
+            # the bytes resumed from were of another image (another exporter pod made it): fetch it whole
+            return self.fetch(url, dest, resumable=False, oci=True)
         finally:
             response.release_conn()
         if total is not None and offset + written != total:
@@ -136,7 +163,34 @@ class Downloader:
                                % (offset + written, total, url), reason="DownloadIncomplete")
         os.replace(part, dest)
         return DownloadOutcome(dest, url, offset + written, digest.hexdigest(), True, resumed_from=offset,
-                               transferred=written, seconds=round(time.monotonic() - started, 3))
+                               transferred=written, seconds=round(time.monotonic() - started, 3),
+                               extra={"image": image} if oci else {})
+
+    def _stream_oci(self, response: Any, part: str, offset: int, total: Optional[int]) -> Tuple[int, Any, Dict[str, Any]]:
+        """Write the tar to ``part`` (after the ``offset`` bytes it has) while reading it as an OCI image."""
+        digest, shown = hashlib.sha256(), [-1]
+
+        def seen(count: int) -> None:
+            if total:
+                step = count * PROGRESS_STEPS // total
+                if step != shown[0]:
+                    shown[0] = step
+                    self._observe("%d%% of %s" % (step * 100 // PROGRESS_STEPS, _size(total)))
+
+        descriptor = os.open(part, os.O_WRONLY | os.O_CREAT, 0o600)
+        with os.fdopen(descriptor, "r+b" if offset else "wb") as handle, open(part, "rb") as head:
+            handle.seek(offset)
+            handle.truncate()
+            reader = _Tee([(_limited(head, offset), False), (response.read, True)], handle, digest, seen)
+            try:
+                image = _inspect(reader, part)
+            except urllib3.exceptions.HTTPError as exc:
+                handle.flush()
+                raise KubeApiError("download: the transfer of %s broke after %d bytes: %s; the bytes are kept in %s "
+                                   "and the next run resumes from there" % (response.geturl() or "the image", reader.seen,
+                                                                            exc, part),
+                                   reason="DownloadInterrupted") from None
+        return reader.written, digest, image
 
     def _stream(self, response: Any, part: str, offset: int, total: Optional[int], digest: Any) -> int:
         written, shown = 0, -1
@@ -161,6 +215,122 @@ class Downloader:
                                    "and the next run resumes from there" % (where, offset + written, exc, part),
                                    reason="DownloadInterrupted") from None
         return written
+
+
+class _Tee:
+    """A file object for tarfile: the bytes of ``sources`` in turn (``(read, write)`` pairs), each
+    hashed, and written to ``sink`` when its ``write`` is set."""
+
+    def __init__(self, sources: List[Tuple[Callable[[int], bytes], bool]], sink: Optional[BinaryIO], digest: Any,
+                 seen: Callable[[int], None]) -> None:
+        self._sources, self._sink, self._digest, self._seen = list(sources), sink, digest, seen
+        self.seen = self.written = 0
+
+    def read(self, size: int = -1) -> bytes:
+        while self._sources:
+            read, write = self._sources[0]
+            block = read(size if size and size > 0 else BLOCK)
+            if block:
+                self._digest.update(block)
+                if write and self._sink is not None:
+                    self._sink.write(block)
+                    self.written += len(block)
+                self.seen += len(block)
+                self._seen(self.seen)
+                return block
+            self._sources.pop(0)
+        return b""
+
+    def drain(self) -> None:
+        while self.read(BLOCK):
+            pass
+
+
+def _limited(handle: BinaryIO, limit: int) -> Callable[[int], bytes]:
+    left = [limit]
+
+    def read(size: int) -> bytes:
+        block = handle.read(min(size, left[0])) if left[0] > 0 else b""
+        left[0] -= len(block)
+        return block
+    return read
+
+
+def oci_file(path: str) -> Tuple[str, Dict[str, Any]]:
+    """sha256 and image (manifest digest, config, layers) of an OCI image layout tar on disk, in one read."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        image = _inspect(_Tee([(handle.read, False)], None, digest, lambda count: None), path)
+    return digest.hexdigest(), image
+
+
+def _inspect(reader: _Tee, where: str) -> Dict[str, Any]:
+    """Read the tar from ``reader`` to its end; the image it holds, or KubeApiError OciImageInvalid."""
+    kept: Dict[str, bytes] = {}
+    blobs: Dict[str, Tuple[int, bool]] = {}  # digest -> (size, content matches)
+    budget = OCI_SMALL_TOTAL
+    try:
+        with tarfile.open(fileobj=reader, mode="r|", bufsize=BLOCK) as tar:
+            for member in tar:
+                if not member.isreg():
+                    continue
+                keep = member.size <= min(OCI_SMALL, budget)
+                data, digest, got = [], hashlib.sha256(), 0
+                content = tar.extractfile(member)
+                block = content.read(BLOCK) if content else b""
+                while block:
+                    digest.update(block)
+                    got += len(block)
+                    if keep:
+                        data.append(block)
+                    block = content.read(BLOCK) if content else b""
+                if got != member.size:
+                    raise _invalid(where, "the tar ends inside %s (%d of %d bytes)" % (member.name, got, member.size))
+                if keep:
+                    kept[member.name] = b"".join(data)
+                    budget -= member.size
+                if member.name.startswith("blobs/sha256/"):
+                    name = member.name[len("blobs/sha256/"):]
+                    blobs["sha256:" + name] = (member.size, digest.hexdigest() == name)
+        reader.drain()
+    except (tarfile.TarError, EOFError) as exc:
+        raise _invalid(where, "not a whole tar: %s" % exc) from None
+    return _describe(kept, blobs, where)
+
+
+def _describe(kept: Dict[str, bytes], blobs: Dict[str, Tuple[int, bool]], where: str) -> Dict[str, Any]:
+    bad = sorted(d for d, (size, ok) in blobs.items() if not ok)
+    if bad:
+        raise _invalid(where, "blob %s does not have the sha256 it is named by" % bad[0])
+    index = _json(kept, "index.json", where)
+    if "oci-layout" not in kept or not (index.get("manifests") or []):
+        raise _invalid(where, "no oci-layout file, or no manifest in index.json")
+    manifest_desc = index["manifests"][0]
+    manifest = _json(kept, "blobs/sha256/" + str(manifest_desc.get("digest", "")).split(":", 1)[-1], where)
+    for desc in [manifest_desc, manifest.get("config") or {}] + list(manifest.get("layers") or []):
+        if blobs.get(desc.get("digest", ""), (None,))[0] != desc.get("size"):
+            raise _invalid(where, "blob %s (%s bytes) is missing or of another size" % (desc.get("digest"), desc.get("size")))
+    return {"manifest_digest": manifest_desc["digest"], "artifact_type": manifest.get("artifactType"),
+            "config": {k: manifest["config"].get(k) for k in ("mediaType", "digest", "size")},
+            "layers": [{"name": (layer.get("annotations") or {}).get(OCI_DISK_NAME), "media_type": layer.get("mediaType"),
+                        "digest": layer.get("digest"), "size": layer.get("size"),
+                        "disk_size": (layer.get("annotations") or {}).get("io.kubevirt.disk.size"),
+                        "title": (layer.get("annotations") or {}).get("org.opencontainers.image.title")}
+                       for layer in manifest.get("layers") or []]}
+
+
+def _json(kept: Dict[str, bytes], name: str, where: str) -> Dict[str, Any]:
+    try:
+        value = json.loads(kept[name].decode("utf-8"))
+    except (KeyError, ValueError) as exc:
+        raise _invalid(where, "%s is missing or not JSON (%s)" % (name, exc)) from None
+    if not isinstance(value, dict):
+        raise _invalid(where, "%s is not a JSON object" % name)
+    return value
+
+
+def _invalid(where: str, why: str) -> KubeApiError:
+    return KubeApiError("download: %s is not a complete OCI image layout: %s" % (where, why), reason="OciImageInvalid")
 
 
 def _check(response: Any, url: str) -> None:

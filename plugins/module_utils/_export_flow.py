@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What virt.kubevirt.vm_export does: check the source, make the token Secret and the export, wait
-for Ready, download a volume, and remove the export when asked.
+for Ready, download a volume (or, with format oci, the whole VM as an OCI image once OCIReady is
+True), and remove the export when asked.
 
 The token is only ever read from its Secret to send it in a header: it is added to the task's
 no_log values at once and never returned (the result names the Secret).
@@ -19,6 +20,7 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._export_download imp
     Downloader,
     DownloadOutcome,
     file_sha256,
+    oci_file,
     ssl_context,
 )
 from ansible_collections.virt.kubevirt.plugins.module_utils._export_spec import (
@@ -30,12 +32,16 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._export_spec import 
     validate_export_params,
 )
 from ansible_collections.virt.kubevirt.plugins.module_utils._export_status import (
+    OCI_MANIFEST,
+    OCI_READY_DESCRIPTION,
     READY_DESCRIPTION,
     export_ready,
     export_settled,
     link_of,
     manifest_urls,
     not_ready_detail,
+    oci_export_ready,
+    oci_export_settled,
     progress_state,
     volume_names,
     volume_url,
@@ -94,12 +100,18 @@ def _token_secret(module: Any, params: Mapping[str, Any]) -> Optional[str]:
     return None
 
 
-def _wait(module: Any, export: Dict[str, Any]) -> Dict[str, Any]:
+def _wants_oci(params: Mapping[str, Any]) -> bool:
+    return bool(params.get("download")) and params["download"]["format"] == "oci"
+
+
+def _wait(module: Any, export: Dict[str, Any], oci: bool) -> Dict[str, Any]:
+    """Until Ready (and with ``oci`` OCIReady True, while the exporter computes the digests)."""
     namespace, name = export["metadata"]["namespace"], export["metadata"]["name"]
-    final = module.waiter().wait(VMEXPORT, name, namespace, export_settled, module.params["wait_timeout"],
-                                 READY_DESCRIPTION, event_kinds=(VMEXPORT.kind,), initial=export,
-                                 deleted_is_final=True, summary=progress_state)
-    if final is not None and export_ready(final):
+    final = module.waiter().wait(VMEXPORT, name, namespace, oci_export_settled if oci else export_settled,
+                                 module.params["wait_timeout"], OCI_READY_DESCRIPTION if oci else READY_DESCRIPTION,
+                                 event_kinds=(VMEXPORT.kind,), initial=export, deleted_is_final=True,
+                                 summary=progress_state)
+    if final is not None and (oci_export_ready if oci else export_ready)(final):
         return final
     events = recent_events(module.client, namespace, name, kinds=(VMEXPORT.kind,))
     state = "was deleted while the task waited (its TTL expired?)" if final is None else \
@@ -127,6 +139,8 @@ def _download(module: Any, export: Mapping[str, Any]) -> Dict[str, Any]:
         raise invalid("proxy_url", "%s has no external link (KubeVirt found no vmexport-proxy Route or Ingress); set "
                       "proxy_url to the address of virt-exportproxy, e.g. a port-forward of its service"
                       % _where(namespace, name))
+    if options["format"] == "oci":
+        return _download_oci(module, export, link)
     names = volume_names(link)
     volume = options.get("volume") or (names[0] if len(names) == 1 else None)
     if volume is None or volume not in names:
@@ -159,6 +173,44 @@ def _download(module: Any, export: Mapping[str, Any]) -> Dict[str, Any]:
     finally:
         module.progress.finish()
     outcome.extra = extra
+    return outcome.as_result()
+
+
+def _download_oci(module: Any, export: Mapping[str, Any], link: Mapping[str, Any]) -> Dict[str, Any]:
+    """The whole VM as one OCI image layout tar (KubeVirt >= 1.9 with the OCIExport gate), checked on the way."""
+    options = module.params["download"]
+    namespace, name = export["metadata"]["namespace"], export["metadata"]["name"]
+    url = manifest_urls(link).get(OCI_MANIFEST)
+    if url is None:
+        raise invalid("download.format", "%s has no oci link: KubeVirt (>= 1.9) serves the VM as an OCI image "
+                      "(export.oci.tar) only when the alpha feature gate OCIExport is enabled (spec.configuration."
+                      "developerConfiguration.featureGates of the KubeVirt CR; on OpenShift through the HyperConverged "
+                      "CR's jsonpatch annotation); an export made before the gate was enabled has none either: delete it "
+                      "(state: absent) and run again, or use format raw or gzip" % _where(namespace, name))
+    dest = options["dest"]
+    if not os.path.isdir(os.path.dirname(os.path.abspath(dest))):
+        raise invalid("download.dest", "the folder of %s does not exist" % dest)
+    extra: Dict[str, Any] = {"format": "oci"}
+    done = os.path.isfile(dest) and not options["force"]
+    if module.check_mode:
+        return dict(DownloadOutcome(dest, url, os.path.getsize(dest) if done else 0, file_sha256(dest) if done else "",
+                                    not done, extra=extra).as_result())
+    if done:  # kept as is, as gzip (KubeVirt makes another tar per exporter pod); checked to be a whole image
+        try:
+            sha256, image = oci_file(dest)
+        except KubeApiError as exc:
+            raise invalid("download.dest", "%s exists: set download.force to download it again"
+                          % exc.message[len("download: "):]) from None
+        return DownloadOutcome(dest, url, os.path.getsize(dest), sha256, False, extra=dict(extra, image=image)).as_result()
+    context = ssl_context(link.get("cert"), options.get("ca_cert"), options["validate_certs"])
+    downloader = Downloader(_token_of(module, export), context, USER_AGENT,
+                            observe=lambda state: module.progress.observe("image export.oci.tar", state))
+    module.progress.begin()
+    try:
+        outcome = downloader.fetch(url, dest, resumable=not options["force"], oci=True)
+    finally:
+        module.progress.finish()
+    outcome.extra = dict(extra, **outcome.extra)
     return outcome.as_result()
 
 
@@ -199,11 +251,12 @@ def present(module: Any) -> Dict[str, Any]:
     if live is None:
         export = client.create(VMEXPORT, wanted, namespace)
         changed, method = True, "create"
-    if (params["wait"] or download) and not module.check_mode and not export_ready(export):
-        export = _wait(module, export)
+    oci = _wants_oci(params)
+    if (params["wait"] or download) and not module.check_mode and not (oci_export_ready if oci else export_ready)(export):
+        export = _wait(module, export, oci)
     result = _result(export, params.get("proxy_url"))
     if download:
-        if module.check_mode and not export_ready(export):
+        if module.check_mode and not (oci_export_ready if oci else export_ready)(export):
             result["download"] = {"dest": download["dest"], "changed": True}
         else:
             result["download"] = _download(module, export)

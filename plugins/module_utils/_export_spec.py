@@ -25,7 +25,8 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._validate import (
 
 SOURCE_KINDS = {"VirtualMachine": "kubevirt.io", "VirtualMachineSnapshot": "snapshot.kubevirt.io",
                 "PersistentVolumeClaim": ""}
-FORMATS = ("raw", "gzip")
+FORMATS = ("raw", "gzip", "oci")
+OCI_SOURCES = ("VirtualMachine", "VirtualMachineSnapshot")  # KubeVirt's supportsOCI (and VirtualMachineTemplate)
 DEFAULT_TTL = "2h"  # exportv1.DefaultDurationTTL
 TOKEN_KEY = "token"  # the key KubeVirt reads in the token Secret
 MANAGED_LABEL = "virt.kubevirt.io/export"
@@ -77,6 +78,13 @@ def validate_export_params(params: Mapping[str, Any]) -> None:
     if params.get("proxy_url") is not None:
         check_url("proxy_url", params["proxy_url"], schemes=("https",))
     download = params.get("download") or {}
+    if download.get("format") == "oci":
+        if download.get("volume") is not None:
+            raise invalid("download.volume", "is not used with download.format=oci: the OCI image (export.oci.tar) holds "
+                          "every disk of the export and the VM's definition; leave download.volume out")
+        if source["kind"] not in OCI_SOURCES:
+            raise invalid("download.format", "oci is for source.kind %s: KubeVirt makes no OCI image of a %s; use raw "
+                          "or gzip" % (" or ".join(OCI_SOURCES), source["kind"]))
     if download.get("volume") is not None:
         check_resource_name("download.volume", download["volume"])
     if download.get("dest") is not None and download["dest"].endswith("/"):

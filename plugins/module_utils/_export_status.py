@@ -6,6 +6,11 @@
 KubeVirt keeps an export Pending with Ready=False and a reason (pkg/storage/export/export): some
 reasons clear by themselves (Initializing, PodPending, VolumesNotPopulated, PVCPending), the others
 need the user (a running VM, a claim in use, a missing source): a wait ends on those at once.
+
+With the alpha feature gate OCIExport (KubeVirt >= 1.9), an export of a VM or a snapshot also has
+the condition OCIReady: False DigestsPending while the exporter computes the sha256 of every disk
+(its pod is not ready meanwhile), True DigestsComputed once it serves ``export.oci.tar``, which is
+linked as the manifest of type ``oci``.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from ansible_collections.virt.kubevirt.plugins.module_utils._predicates import f
 # Ready=False reasons only the user can clear.
 STUCK_REASONS = ("InUse", "VMNotFound", "PVCNotFound", "VMSnapshotNotFound", "VMNoVolumes", "VMSnapshotNoVolumes")
 READY_DESCRIPTION = "phase Ready (the exporter serving the volumes)"
+OCI_READY_DESCRIPTION = "phase Ready and OCIReady=True (the exporter has computed the digests of every disk)"
+OCI_CONDITION = "OCIReady"
+OCI_MANIFEST = "oci"
 
 
 def export_ready(export: Optional[Mapping[str, Any]]) -> bool:
@@ -34,14 +42,29 @@ def export_settled(export: Optional[Mapping[str, Any]]) -> bool:
     return export_ready(export) or export_stuck(export)
 
 
+def oci_pending(export: Optional[Mapping[str, Any]]) -> bool:
+    """OCIReady is there and not True (no condition: the gate is off, or an older KubeVirt)."""
+    condition = find_condition(export, OCI_CONDITION)
+    return condition is not None and condition.get("status") != "True"
+
+
+def oci_export_ready(export: Optional[Mapping[str, Any]]) -> bool:
+    return export_ready(export) and not oci_pending(export)
+
+
+def oci_export_settled(export: Optional[Mapping[str, Any]]) -> bool:
+    return oci_export_ready(export) or export_stuck(export)
+
+
 def progress_state(export: Optional[Mapping[str, Any]]) -> str:
     """``Pending, Ready=False PodPending`` for the live lines."""
     if export is None:
         return "absent"
-    ready = find_condition(export, "Ready") or {}
     parts = [str(status_of(export).get("phase") or "no status yet")]
-    if ready:
-        parts.append(("Ready=%s %s" % (ready.get("status"), ready.get("reason") or "")).strip())
+    for kind in ("Ready", OCI_CONDITION):
+        found = find_condition(export, kind) or {}
+        if found:
+            parts.append(("%s=%s %s" % (kind, found.get("status"), found.get("reason") or "")).strip())
     return ", ".join(parts)
 
 
@@ -50,7 +73,11 @@ def not_ready_detail(export: Optional[Mapping[str, Any]]) -> str:
     ready = find_condition(export, "Ready") or {}
     phase = status_of(export).get("phase") or "no status"
     text = ": ".join(str(v) for v in (ready.get("reason"), ready.get("message")) if v)
-    return "phase %s%s" % (phase, (", " + text) if text else "")
+    detail = "phase %s%s" % (phase, (", " + text) if text else "")
+    if oci_pending(export):
+        oci = find_condition(export, OCI_CONDITION) or {}
+        detail += ", OCIReady=%s" % ": ".join(str(v) for v in (oci.get("status"), oci.get("reason"), oci.get("message")) if v)
+    return detail
 
 
 def link_of(export: Optional[Mapping[str, Any]], proxy_url: Optional[str]) -> Optional[Dict[str, Any]]:

@@ -30,6 +30,15 @@ description:
     complete; a C(.part) left by an interrupted run is resumed with an HTTP C(Range) request (raw
     format). An existing O(download.dest) of the remote size is kept (changed V(false)) unless
     O(download.force).
+  - With O(download.format=oci) (KubeVirt 1.9 or later, alpha feature gate C(OCIExport) enabled in the
+    KubeVirt CR), the whole VM is downloaded as one OCI image layout tar (C(export.oci.tar), with the VM's
+    definition as the config and each disk as a zstd-compressed layer), for a V(VirtualMachine) or
+    V(VirtualMachineSnapshot) source. The module first waits for the export's C(OCIReady) condition
+    (C(DigestsPending) while KubeVirt computes the sha256 of every disk, shown live, then
+    C(DigestsComputed)). The tar is streamed to the file in constant memory and read as an OCI image on
+    the way; every blob must match the digest it is named by and the manifest's config and layers must
+    all be there (RV(download.image)). Without the gate the export has no C(oci) link and the task fails
+    naming it.
   - O(delete_after) deletes the export once the volume is downloaded; KubeVirt also deletes an export
     itself when its O(ttl_duration) has passed.
 author:
@@ -109,14 +118,21 @@ options:
       volume:
         description:
           - Name of the volume (the claim name; for a snapshot the original claim's name), as in RV(volumes).
-          - Required when the export has more than one volume.
+          - Required when the export has more than one volume (V(raw) and V(gzip)); not allowed with V(oci),
+            whose image holds every disk.
         type: str
       format:
         description:
           - V(raw) (C(disk.img), resumable) or V(gzip) (C(disk.img.gz), compressed by the exporter on the
             fly, so it cannot be resumed and an existing O(download.dest) is kept as is).
+          - V(oci) (C(export.oci.tar), KubeVirt 1.9 or later with the feature gate C(OCIExport); VirtualMachine
+            and VirtualMachineSnapshot sources) is the VM and all its disks as one OCI image layout tar. An
+            existing O(download.dest) is kept as is once checked to be a whole image (each exporter pod makes a
+            tar of its own, the C(created) time differs). A C(.part) is resumed with a C(Range) request, but
+            KubeVirt's exporter answers with the whole tar, so the download starts over; a resumed image that
+            fails the checks is fetched again whole.
         type: str
-        choices: [raw, gzip]
+        choices: [raw, gzip, oci]
         default: raw
       force:
         description: Download again even if O(download.dest) exists, and start over instead of resuming a C(.part).
@@ -183,6 +199,23 @@ EXAMPLES = r"""
       format: gzip
       validate_certs: false
 
+- name: Download a stopped VM as one OCI image (KubeVirt 1.9+, feature gate OCIExport)
+  virt.kubevirt.vm_export:
+    name: db-oci
+    namespace: prod
+    source:
+      kind: VirtualMachine
+      name: db
+    download:
+      dest: /backups/db.oci.tar
+      format: oci
+    delete_after: true
+  register: image
+
+- name: Show the disks in the image
+  ansible.builtin.debug:
+    msg: "{{ image.download.image.layers | map(attribute='name') | list }}"
+
 - name: Export a PVC without waiting
   virt.kubevirt.vm_export:
     name: dump-export
@@ -227,6 +260,8 @@ progress:
     - {time: "2026-12-03T10:02:12Z", elapsed: 1.1, subject: VirtualMachineExport prod/db-export,
        state: "Ready, Ready=True PodReady"}
     - {time: "2026-12-03T10:02:40Z", elapsed: 29.1, subject: volume db-data, state: "100% of 10.0 GiB"}
+    - {time: "2026-12-03T11:00:05Z", elapsed: 3.2, subject: VirtualMachineExport prod/db-oci,
+       state: "Pending, Ready=False Unknown, OCIReady=False DigestsPending"}
 export:
   description: The VirtualMachineExport (in check mode as it would be created; empty when absent).
   returned: always
@@ -265,7 +300,9 @@ volumes:
   elements: str
   sample: [db-data]
 manifests:
-  description: Manifest URLs of the external link by type (C(all), C(auth-header-secret)); VM and snapshot sources only.
+  description:
+    - Manifest URLs of the external link by type (C(all), C(auth-header-secret)); VM and snapshot sources only.
+    - C(oci) is the OCI image (C(export.oci.tar)) when KubeVirt's feature gate C(OCIExport) is enabled.
   returned: always
   type: dict
   sample:
@@ -282,11 +319,49 @@ download:
       description: The URL fetched (no token in it).
       type: str
     volume:
-      description: The volume downloaded.
+      description: The volume downloaded (V(raw) and V(gzip)).
       type: str
     format:
-      description: V(raw) or V(gzip).
+      description: V(raw), V(gzip) or V(oci).
       type: str
+    image:
+      description: With V(oci), the OCI image read from the tar (checked digests and sizes); not in check mode.
+      type: dict
+      contains:
+        manifest_digest:
+          description: Digest of the image manifest (from C(index.json)).
+          type: str
+          sample: sha256:ccf52d01e815c6c097fc775ee0758695067a61aa2db4f9d17b64d057c50b6b95
+        artifact_type:
+          description: The manifest's C(artifactType).
+          type: str
+          sample: application/vnd.kubevirt.virtualmachine.v1
+        config:
+          description: C(mediaType), C(digest) and C(size) of the config blob (the VM's definition).
+          type: dict
+        layers:
+          description: One per disk, in the manifest's order.
+          type: list
+          elements: dict
+          contains:
+            name:
+              description: The exported claim (annotation C(io.kubevirt.disk.name)).
+              type: str
+            title:
+              description: Annotation C(org.opencontainers.image.title), C(<claim>.raw.zst).
+              type: str
+            media_type:
+              description: C(application/vnd.kubevirt.disk.raw+zstd).
+              type: str
+            digest:
+              description: sha256 of the compressed layer.
+              type: str
+            size:
+              description: Size of the compressed layer in bytes.
+              type: int
+            disk_size:
+              description: Size of the disk (annotation C(io.kubevirt.disk.size), a quantity such as C(10Gi)).
+              type: str
     size:
       description: Size of the local file in bytes.
       type: int
