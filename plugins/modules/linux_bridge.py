@@ -334,7 +334,7 @@ def _os_release() -> str:
         return ""
 
 
-def _checkpoint_only(module: AnsibleModule) -> Dict[str, Any]:
+def _checkpoint_only(module: HostModule) -> Dict[str, Any]:
     name = check_interface_name("name", module.params["name"])
     path = checkpoints.directory(module.params["state_dir"], name)
     found = checkpoints.pending(path)
@@ -351,16 +351,16 @@ def _checkpoint_only(module: AnsibleModule) -> Dict[str, Any]:
     return result
 
 
-def runner(module: AnsibleModule):
-    """run_command that answers rc 127 for a missing tool (nmcli, networkctl) instead of failing the task."""
-    def run(args, **kwargs):
-        if not module.get_bin_path(args[0]):
+class HostModule(AnsibleModule):
+    """AnsibleModule whose ``sh`` answers rc 127 for a missing tool (nmcli, networkctl) instead of failing."""
+
+    def sh(self, args, **kwargs):
+        if not self.get_bin_path(args[0]):
             return 127, "", "%s: command not found" % args[0]
-        return module.run_command(args, **kwargs)
-    return run
+        return self.run_command(args, **kwargs)
 
 
-def run(module: AnsibleModule) -> Dict[str, Any]:
+def run(module: HostModule) -> Dict[str, Any]:
     params = module.params
     if params.get("checkpoint"):
         return _checkpoint_only(module)
@@ -404,7 +404,7 @@ def run(module: AnsibleModule) -> Dict[str, Any]:
     return result
 
 
-def _apply(module: AnsibleModule, wanted: Wanted, plan, backend: str, config_dir: str, write: Dict[str, str],
+def _apply(module: HostModule, wanted: Wanted, plan, backend: str, config_dir: str, write: Dict[str, str],
            remove: List[str], result: Dict[str, Any], undo: List[str], paths: Dict[str, Optional[str]]) -> None:
     params = module.params
     mode = 0o600 if backend == "networkmanager" else 0o644
@@ -434,8 +434,7 @@ def _apply(module: AnsibleModule, wanted: Wanted, plan, backend: str, config_dir
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    module.sh = runner(module)
+    module = HostModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     try:
         module.exit_json(**run(module))
     except (HostNetError, KubeApiError) as err:
