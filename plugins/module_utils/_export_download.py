@@ -40,6 +40,7 @@ BLOCK = 1024 * 1024
 OCI_SMALL = 4 * BLOCK
 OCI_SMALL_TOTAL = 16 * BLOCK
 OCI_DISK_NAME = "io.kubevirt.disk.name"
+OCI_PEEK = 16 * 1024  # what is read of a served image to compare its manifest digest
 TOKEN_HEADER = "x-kubevirt-export-token"
 CONNECT_TIMEOUT = 15.0
 READ_TIMEOUT = 300.0
@@ -123,6 +124,28 @@ class Downloader:
             return int(length) if length is not None else None
         finally:
             response.release_conn()
+
+    def oci_manifest_digest(self, url: str) -> Optional[str]:
+        """The manifest digest of the image served now, from index.json at the start of the tar (KubeVirt
+        writes oci-layout and index.json first): a few KiB are read, then the connection is closed.
+        None when index.json does not come before the blobs."""
+        response = self._request("GET", url)
+        try:
+            _check(response, url)
+            with tarfile.open(fileobj=response, mode="r|", bufsize=OCI_PEEK) as tar:
+                for member in tar:
+                    if member.name.startswith("blobs/"):
+                        return None
+                    content = tar.extractfile(member) if member.name == "index.json" else None
+                    if content is not None:
+                        manifests = json.loads(content.read(OCI_SMALL).decode("utf-8")).get("manifests") or [{}]
+                        return manifests[0].get("digest")
+        except (tarfile.TarError, EOFError, ValueError, AttributeError) as exc:
+            raise _invalid(url, "its index.json cannot be read: %s" % exc) from None
+        finally:
+            response.close()
+            response.release_conn()
+        return None
 
     def fetch(self, url: str, dest: str, resumable: bool, oci: bool = False) -> DownloadOutcome:
         """``oci``: the body is an OCI image layout tar, checked on the way (``extra["image"]``)."""

@@ -195,16 +195,20 @@ def _download_oci(module: Any, export: Mapping[str, Any], link: Mapping[str, Any
     if module.check_mode:
         return dict(DownloadOutcome(dest, url, os.path.getsize(dest) if done else 0, file_sha256(dest) if done else "",
                                     not done, extra=extra).as_result())
-    if done:  # kept as is, as gzip (KubeVirt makes another tar per exporter pod); checked to be a whole image
+    context = ssl_context(link.get("cert"), options.get("ca_cert"), options["validate_certs"])
+    downloader = Downloader(_token_of(module, export), context, USER_AGENT,
+                            observe=lambda state: module.progress.observe("image export.oci.tar", state))
+    if done:
+        # Each exporter pod writes its own created time into index.json, so the tar's sha256 differs from pod to
+        # pod; the manifest digest names the same config and disk layers: kept when the export serves that one.
         try:
             sha256, image = oci_file(dest)
         except KubeApiError as exc:
             raise invalid("download.dest", "%s exists: set download.force to download it again"
                           % exc.message[len("download: "):]) from None
-        return DownloadOutcome(dest, url, os.path.getsize(dest), sha256, False, extra=dict(extra, image=image)).as_result()
-    context = ssl_context(link.get("cert"), options.get("ca_cert"), options["validate_certs"])
-    downloader = Downloader(_token_of(module, export), context, USER_AGENT,
-                            observe=lambda state: module.progress.observe("image export.oci.tar", state))
+        if downloader.oci_manifest_digest(url) == image["manifest_digest"]:
+            return DownloadOutcome(dest, url, os.path.getsize(dest), sha256, False,
+                                   extra=dict(extra, image=image)).as_result()
     module.progress.begin()
     try:
         outcome = downloader.fetch(url, dest, resumable=not options["force"], oci=True)

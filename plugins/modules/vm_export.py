@@ -127,8 +127,10 @@ options:
             fly, so it cannot be resumed and an existing O(download.dest) is kept as is).
           - V(oci) (C(export.oci.tar), KubeVirt 1.9 or later with the feature gate C(OCIExport); VirtualMachine
             and VirtualMachineSnapshot sources) is the VM and all its disks as one OCI image layout tar. An
-            existing O(download.dest) is kept as is once checked to be a whole image (each exporter pod makes a
-            tar of its own, the C(created) time differs). A C(.part) is resumed with a C(Range) request, but
+            existing O(download.dest) is kept when it is a whole image with the manifest digest the export serves
+            (read from C(index.json) at the start of the tar, a few KiB, then the connection is closed), else
+            downloaded again; the tar's own sha256 differs from one exporter pod to the next (the C(created) time
+            in C(index.json)), its manifest does not. A C(.part) is resumed with a C(Range) request, but
             KubeVirt's exporter answers with the whole tar, so the download starts over; a resumed image that
             fails the checks is fetched again whole.
         type: str

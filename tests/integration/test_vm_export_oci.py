@@ -108,7 +108,8 @@ def test_oci_download_of_a_stopped_vm(oci, tmp_path):
     token = base64.b64decode(objects.core.read_namespaced_secret("export-token-db-oci", NAMESPACE).data["token"]).decode()
     assert token not in made.output and token not in repr(made.result)
 
-    # a re-run downloads nothing (the file is checked to be a whole image); a .part left by an interrupted run is
+    # a re-run downloads nothing: the file is checked to be a whole image, and the export serves the same manifest
+    # (read from index.json at the start of the tar, the rest not read); a .part left by an interrupted run is
     # asked for with Range, answered with the whole tar (KubeVirt's handler), and started over
     (tmp_path / "again.oci.tar.part").write_bytes(b"x" * 5000)
     again_args = dict(args, download={"dest": str(tmp_path / "again.oci.tar"), "format": "oci"})
@@ -119,7 +120,19 @@ def test_oci_download_of_a_stopped_vm(oci, tmp_path):
     assert restarted["download"]["transferred"] == restarted["download"]["size"]
     assert _disk_sha256_in_image(str(tmp_path / "again.oci.tar")) == {"db-data": hashlib.sha256(image).hexdigest()}
     assert [r for r in requests if r["write"] and not r["dry_run"]] == []
-    assert [r["path"].rsplit("/", 1)[-1] for r in requests if "export.oci.tar" in r["path"]] == ["export.oci.tar"]
+    assert [r["method"] for r in requests if "export.oci.tar" in r["path"]] == ["GET", "GET"]  # the peek, the restart
+
+    # the export made again (another VM disk content): the re-run sees another manifest and downloads again
+    objects.custom.delete_namespaced_custom_object("export.kubevirt.io", "v1beta1", NAMESPACE, "virtualmachineexports",
+                                                   "db-oci")
+    objects.wait("export gone", lambda: objects.get("export.kubevirt.io", "virtualmachineexports", NAMESPACE, "db-oci")
+                 is None)
+    objects.custom.patch_namespaced_custom_object("kubevirt.io", "v1", NAMESPACE, "virtualmachines", "db",
+                                                  {"metadata": {"labels": {"tier": "db"}}})
+    renewed = runner.run("vm_export", args)
+    assert not renewed.failed and renewed.result["download"]["changed"] is True, renewed
+    assert renewed.result["download"]["image"]["manifest_digest"] != download["image"]["manifest_digest"]
+    assert _disk_sha256_in_image(str(dest)) == {"db-data": hashlib.sha256(image).hexdigest()}
 
 
 def test_oci_without_the_gate_and_refused_options(runner, namespace, objects, tmp_path):

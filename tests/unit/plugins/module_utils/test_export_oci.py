@@ -144,6 +144,9 @@ class _Response:
     def drain_conn(self):
         pass
 
+    def close(self):
+        pass
+
 
 def _downloader(answers, sent):
     downloader = Downloader("token", ssl.create_default_context(), "test")
@@ -191,3 +194,14 @@ def test_oci_download_resumes_starts_over_and_refetches_a_mismatched_image(tmp_p
     with pytest.raises(KubeApiError) as caught:
         _downloader([_Response(_image(disk, corrupt=True))], []).fetch("u", dest, True, oci=True)
     assert caught.value.reason == "OciImageInvalid" and not part.exists() and not os.path.exists(dest)
+
+
+def test_the_served_manifest_digest_is_read_from_the_start_of_the_tar():
+    tar = _image(os.urandom(2 * 1024 * 1024))
+    index = json.loads(tarfile.open(fileobj=io.BytesIO(tar)).extractfile("index.json").read())
+    response = _Response(tar)
+    assert _downloader([response], []).oci_manifest_digest("u") == index["manifests"][0]["digest"]
+    assert response._body.tell() < 64 * 1024  # pylint: disable=protected-access
+    with pytest.raises(KubeApiError) as caught:
+        _downloader([_Response(b"\1" * 4096)], []).oci_manifest_digest("u")
+    assert caught.value.reason == "OciImageInvalid"
