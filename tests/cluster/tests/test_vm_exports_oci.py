@@ -54,27 +54,35 @@ def oci_cluster(cluster_factory):
     return cluster
 
 
-def _export(cluster, name: str, kind: str, source: str) -> None:
+def _export(cluster, name: str, kind: str, source: str) -> str:
+    """Create the export; returns the resourceVersion just before, for a watch that misses nothing."""
     group = {"VirtualMachine": "kubevirt.io", "VirtualMachineSnapshot": "snapshot.kubevirt.io"}.get(kind)
     body = {"apiVersion": "export.kubevirt.io/v1beta1", "kind": "VirtualMachineExport", "metadata": {"name": name},
             "spec": {"source": dict({"kind": kind, "name": source}, **({"apiGroup": group} if group else {}))}}
+    since = cluster.http("GET", EXPORTS.format(ns=NS)).json()["metadata"]["resourceVersion"]
     assert cluster.http("POST", EXPORTS.format(ns=NS), body).status == 201
+    return since
 
 
-def _states(cluster, name: str) -> list:
-    """Every (phase, Ready reason, OCIReady status and reason) seen until the export is Ready."""
+def _states(cluster, name: str, since: str) -> list:
+    """Every (phase, Ready reason, OCIReady status and reason) the export went through until Ready, read
+    from a watch from ``since`` (polling can miss a short state on a loaded machine)."""
     seen: list = []
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        status = cluster.http("GET", EXPORTS.format(ns=NS) + "/" + name).json().get("status") or {}
-        conditions = {c["type"]: c for c in status.get("conditions") or []}
-        state = (status.get("phase"), conditions.get("Ready", {}).get("reason"),
-                 (conditions.get("OCIReady", {}).get("status"), conditions.get("OCIReady", {}).get("reason")))
-        if not seen or seen[-1] != state:
-            seen.append(state)
-        if status.get("phase") == "Ready":
-            return seen
-        time.sleep(0.01)
+        path = "%s?watch=true&fieldSelector=metadata.name%%3D%s&resourceVersion=%s&timeoutSeconds=2" % (
+            EXPORTS.format(ns=NS), name, since)
+        for line in cluster.http("GET", path, timeout=15).body.splitlines():
+            obj = json.loads(line)["object"]
+            since = obj["metadata"]["resourceVersion"]
+            status = obj.get("status") or {}
+            conditions = {c["type"]: c for c in status.get("conditions") or []}
+            state = (status.get("phase"), conditions.get("Ready", {}).get("reason"),
+                     (conditions.get("OCIReady", {}).get("status"), conditions.get("OCIReady", {}).get("reason")))
+            if not seen or seen[-1] != state:
+                seen.append(state)
+            if status.get("phase") == "Ready":
+                return seen
     raise AssertionError("export %s not Ready: %s" % (name, seen))
 
 
@@ -111,8 +119,7 @@ def test_oci_export_of_a_vm_and_a_snapshot(oci_cluster):
     assert cluster.http("POST", SNAPSHOTS.format(ns=NS), snap).status == 201
     _until(lambda: (cluster.http("GET", SNAPSHOTS.format(ns=NS) + "/s").json().get("status") or {}).get("readyToUse"),
            "snapshot ready")
-    _export(cluster, "x", "VirtualMachine", "vm")
-    seen = _states(cluster, "x")
+    seen = _states(cluster, "x", _export(cluster, "x", "VirtualMachine", "vm"))
     assert ("Pending", "PodPending", ("False", "DigestsPending")) in seen, seen
     assert ("Pending", "Unknown", ("False", "DigestsPending")) in seen, seen  # pod running, probe failing
     assert seen[-1] == ("Ready", "PodReady", ("True", "DigestsComputed")), seen
@@ -159,8 +166,7 @@ def test_oci_export_of_a_vm_and_a_snapshot(oci_cluster):
 
     # a snapshot of the VM (made before the VM export, whose pod mounts the claim): the restored claim
     # <export>-<claim> is the layer
-    _export(cluster, "sx", "VirtualMachineSnapshot", "s")
-    assert _states(cluster, "sx")[-1] == ("Ready", "PodReady", ("True", "DigestsComputed"))
+    assert _states(cluster, "sx", _export(cluster, "sx", "VirtualMachineSnapshot", "s"))[-1] == ("Ready", "PodReady", ("True", "DigestsComputed"))
     secret = cluster.http("GET", f"/api/v1/namespaces/{NS}/secrets/export-token-sx").json()
     auth = {"x-kubevirt-export-token": base64.b64decode(secret["data"]["token"]).decode()}
     files = _image(cluster.http("GET", BASE.format(ns=NS, name="sx") + "/export.oci.tar", user=None, headers=auth).body)
@@ -170,8 +176,7 @@ def test_oci_export_of_a_vm_and_a_snapshot(oci_cluster):
 
     # a PVC: no OCIReady, no oci link, no endpoint
     _uploaded(cluster, NS, "other", b"other bytes")
-    _export(cluster, "px", "PersistentVolumeClaim", "other")
-    assert _states(cluster, "px")[-1] == ("Ready", "PodReady", (None, None))
+    assert _states(cluster, "px", _export(cluster, "px", "PersistentVolumeClaim", "other"))[-1] == ("Ready", "PodReady", (None, None))
     status = cluster.http("GET", EXPORTS.format(ns=NS) + "/px").json()["status"]
     assert "manifests" not in status["links"]["external"]
     secret = cluster.http("GET", f"/api/v1/namespaces/{NS}/secrets/export-token-px").json()
