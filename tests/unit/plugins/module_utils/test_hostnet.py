@@ -169,6 +169,7 @@ def test_pick_backend():
 
     assert pick_backend(stopped, "auto", 'ID="rhel"\nID_LIKE="fedora"\n') == "networkmanager"
     assert pick_backend(stopped, "auto", "ID=debian\n") == "networkd"
+
     def nm(args):
         return (0, "running\n", "") if args[0] == "nmcli" else (3, "inactive\n", "")
 
