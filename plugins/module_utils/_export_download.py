@@ -22,8 +22,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import ssl
 import tarfile
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Callable, Dict, List, Optional, Tuple
@@ -214,11 +216,12 @@ class Downloader:
 
     def _stream(self, response: Any, part: str, offset: int, total: Optional[int], digest: Any) -> int:
         written, shown = 0, -1
+        hasher = _Overlapped(digest)
         with _open_part(part, offset) as handle:
             try:
                 for block in response.stream(BLOCK):
                     handle.write(block)
-                    digest.update(block)
+                    hasher.update(block)
                     written += len(block)
                     if total:
                         step = (offset + written) * PROGRESS_STEPS // total
@@ -231,7 +234,35 @@ class Downloader:
                 raise KubeApiError("download: the transfer of %s broke after %d bytes: %s; the bytes are kept in %s "
                                    "and the next run resumes from there" % (where, offset + written, exc, part),
                                    reason="DownloadInterrupted") from None
+            finally:
+                hasher.close()
         return written
+
+
+class _Overlapped:
+    """Feeds a hashlib object from a second thread, so the sha256 of one block is computed while the
+    next one arrives (hashlib and socket reads both release the GIL on large buffers); the queue bound
+    keeps memory constant."""
+
+    def __init__(self, digest: Any, depth: int = 4) -> None:
+        self._queue: "queue.Queue[Optional[bytes]]" = queue.Queue(maxsize=depth)
+        self._thread = threading.Thread(target=self._run, args=(digest,), daemon=True)
+        self._thread.start()
+
+    def _run(self, digest: Any) -> None:
+        while True:
+            block = self._queue.get()
+            if block is None:
+                return
+            digest.update(block)
+
+    def update(self, block: bytes) -> None:
+        self._queue.put(block)
+
+    def close(self) -> None:
+        """Wait until every queued block is hashed (the digest is then complete)."""
+        self._queue.put(None)
+        self._thread.join()
 
 
 def _open_part(part: str, offset: int) -> BinaryIO:
