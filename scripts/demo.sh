@@ -29,24 +29,14 @@ path.with_suffix(".pub").write_bytes(public + b" virt-kubevirt-demo\n")
 PY
 
 log "starting the local test cluster (log: ${demo#"$ROOT"/}/cluster.log)"
-python -m tests.cluster --kubeconfig "$kubeconfig" --port 0 --time-scale 1 \
-  >"$demo/cluster.log" 2>&1 &
-cluster_pid=$!
 stop_cluster() {
-  kill -TERM "$cluster_pid" 2>/dev/null || true
-  wait "$cluster_pid" 2>/dev/null || true
+  "$ROOT/scripts/local-cluster.sh" stop "$demo"
   log "local test cluster stopped"
 }
 trap stop_cluster EXIT
-
-url=""
-for _ in $(seq 600); do
-  url="$(sed -n 's/^ready \(https:\/\/.*\)$/\1/p' "$demo/cluster.log" | head -n1)"
-  [[ -n "$url" ]] && break
-  kill -0 "$cluster_pid" 2>/dev/null || die "the cluster exited: $(tail -n 20 "$demo/cluster.log")"
-  sleep 0.1
-done
-[[ -n "$url" ]] || die "the cluster did not print 'ready https://...' within 60 s"
+url="$(TIME_SCALE=1 PYTHON="$VENV/bin/python" "$ROOT/scripts/local-cluster.sh" start "$demo")" \
+  || die "the local test cluster did not start (see ${demo#"$ROOT"/}/cluster.log)"
+url="${url#ready }"
 log "cluster ready at $url"
 
 # The vm module expects an existing namespace (as KubeVirt does); create it the

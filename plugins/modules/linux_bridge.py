@@ -230,7 +230,7 @@ rollback_output:
 """
 
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -392,11 +392,12 @@ def run(module: HostModule) -> Dict[str, Any]:
         return result
     paths = {os.path.join(config_dir, n): (have_files.get(n)) for n in list(write) + remove}
     undo = rollback(state, wanted)
-    reloads = reload_commands(backend, wanted, "absent") if backend != "none" and service_running(module.sh, backend) else []
+    running = backend != "none" and service_running(module.sh, backend)  # read once: the rollback and the apply use it
+    reloads = reload_commands(backend, wanted, "absent") if running else []
     if params["checkpoint_timeout"]:
         result["checkpoint"] = checkpoints.arm(module.sh, checkpoints.directory(params["state_dir"], wanted.name), undo, paths,
                                                reloads, params["checkpoint_timeout"])
-    _apply(module, wanted, plan, backend, config_dir, write, remove, result, undo, paths)
+    _apply(module, wanted, plan, (backend, running), config_dir, write, remove, result, undo, paths)
     after = read_state(module.sh)
     result["links"] = after.view(wanted.names)
     if module._diff:
@@ -404,13 +405,15 @@ def run(module: HostModule) -> Dict[str, Any]:
     return result
 
 
-def _apply(module: HostModule, wanted: Wanted, plan, backend: str, config_dir: str, write: Dict[str, str],
+def _apply(module: HostModule, wanted: Wanted, plan, service: Tuple[str, bool], config_dir: str, write: Dict[str, str],
            remove: List[str], result: Dict[str, Any], undo: List[str], paths: Dict[str, Optional[str]]) -> None:
+    """``service``: the backend and whether it runs (then it makes the change, iproute2 finishes it)."""
     params = module.params
+    backend, running = service
     mode = 0o600 if backend == "networkmanager" else 0o644
     try:
         write_files(config_dir, write, remove, mode)
-        if backend != "none" and service_running(module.sh, backend):
+        if running:
             failure = run_commands(module.sh, reload_commands(backend, wanted, params["state"]))
             if failure:
                 raise HostNetError(failure)
